@@ -1,0 +1,13 @@
+"""The only importer of the Rust extension ``gateway._core``; the rest of the gateway imports from here."""
+
+from __future__ import annotations
+
+from gateway import _core
+from gateway._core import CoreError, core_version
+
+__all__ = ("CoreError", "core_version", "extension_version")
+
+
+def extension_version() -> str:
+    """Return the version of the compiled Rust core, as written in rust_core/Cargo.toml."""
+    return str(_core.__version__)

@@ -1,0 +1,176 @@
+"""Every knob of the gateway: a frozen Struct built from ``OCPI_*`` environment variables and CLI flags.
+
+Precedence: a CLI flag beats its environment variable, which beats the default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import msgspec
+
+__all__ = ("DEFAULT_STORE", "OwnRole", "Settings", "SettingsError", "parse_roles")
+
+DEFAULT_STORE = "sqlite:///data/ocpi-gateway.sqlite3"
+
+PlatformRole = Literal["CPO", "EMSP", "HUB", "NAP", "NSP", "OTHER", "SCSP"]
+_ROLES: frozenset[str] = frozenset(("CPO", "EMSP", "HUB", "NAP", "NSP", "OTHER", "SCSP"))
+
+
+class SettingsError(ValueError):
+    """A setting has a value the gateway cannot use."""
+
+
+class OwnRole(msgspec.Struct, frozen=True, kw_only=True):
+    """One role this platform plays: a party (country code + party id) in a role."""
+
+    country_code: str
+    """ISO 3166-1 alpha-2 country code of the party, upper case."""
+    party_id: str
+    """ISO 15118 party id (three characters), upper case."""
+    role: PlatformRole
+    """The OCPI role this party plays."""
+    business_name: str = "OCPI Gateway"
+    """Name shown to partners in the credentials' BusinessDetails."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """The gateway's settings. Build with :meth:`Settings.from_env` and :meth:`Settings.replace`."""
+
+    host: str = "127.0.0.1"
+    """Interface Granian binds to."""
+    port: int = 8000
+    """TCP port Granian binds to."""
+    workers: int = 1
+    """Granian worker processes."""
+    store: str = DEFAULT_STORE
+    """``sqlite:///PATH`` (embedded default) or ``redis://HOST:PORT/DB``."""
+    roles: tuple[OwnRole, ...] = (OwnRole(country_code="NL", party_id="GWY", role="CPO"),)
+    """Our own identity: every (country code, party id, role) this platform hosts."""
+    public_url: str = "http://127.0.0.1:8000"
+    """Base URL partners reach us at; our versions URL is ``{public_url}/ocpi/versions``."""
+    api_key: str | None = None
+    """Key of the back-office API (``/api/...``, ``Authorization: Bearer KEY``); the API is closed without one."""
+    max_page_limit: int = 1000
+    """Largest page any paginated list returns (sent as ``X-Limit``)."""
+    partner_timeout: float = 10.0
+    """Seconds to wait for a partner during the credentials handshake and other configuration calls."""
+    log_level: str = "INFO"
+    """Python logging level name."""
+
+    @property
+    def versions_url(self) -> str:
+        """Our version information endpoint, as partners see it."""
+        return f"{self.public_url.rstrip('/')}/ocpi/versions"
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """Return a copy with the given fields replaced; ``None`` values are ignored (an unset CLI flag)."""
+        given = {key: value for key, value in changes.items() if value is not None}
+        return msgspec.structs.replace(self, **given)._validated()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``OCPI_*`` variables; unset variables keep their defaults.
+
+        Args:
+            environ: The environment to read; ``os.environ`` when omitted.
+
+        Returns:
+            The settings.
+
+        Raises:
+            SettingsError: A variable holds a value that cannot be used.
+        """
+        env = os.environ if environ is None else environ
+        changes: dict[str, Any] = {}
+        for name, kind in (
+            ("host", str),
+            ("port", int),
+            ("workers", int),
+            ("store", str),
+            ("public_url", str),
+            ("api_key", str),
+            ("max_page_limit", int),
+            ("partner_timeout", float),
+            ("log_level", str),
+        ):
+            raw = env.get(f"OCPI_{name.upper()}")
+            if raw is None or raw == "":
+                continue
+            try:
+                changes[name] = kind(raw)
+            except ValueError as exc:
+                raise SettingsError(f"OCPI_{name.upper()} must be a {kind.__name__}, got {raw!r}") from exc
+        if any(env.get(f"OCPI_{key}") for key in ("COUNTRY_CODE", "PARTY_ID", "ROLE")):
+            changes["roles"] = parse_roles(
+                _split(env.get("OCPI_COUNTRY_CODE")),
+                _split(env.get("OCPI_PARTY_ID")),
+                _split(env.get("OCPI_ROLE")),
+                env.get("OCPI_BUSINESS_NAME") or None,
+            )
+        return cls().with_changes(**changes)
+
+    def _validated(self) -> Settings:
+        if not self.store.startswith(("sqlite://", "redis://", "rediss://", "unix://")):
+            raise SettingsError(f"store must be sqlite:///PATH or redis://HOST:PORT/DB, got {self.store!r}")
+        if not self.roles:
+            raise SettingsError("at least one role is needed")
+        if self.max_page_limit < 1:
+            raise SettingsError("max_page_limit must be at least 1")
+        if self.workers < 1:
+            raise SettingsError("workers must be at least 1")
+        if not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError(f"public_url must be an http(s) URL, got {self.public_url!r}")
+        return self
+
+
+def _split(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+def parse_roles(
+    country_codes: list[str],
+    party_ids: list[str],
+    roles: list[str],
+    business_name: str | None = None,
+) -> tuple[OwnRole, ...]:
+    """Pair repeated ``--country-code/--party-id/--role`` values into our roles.
+
+    The lists are paired by position; a list with a single value applies to every role, so
+    ``--country-code NL --party-id ABC --role CPO --role EMSP`` declares one party in two roles.
+
+    Raises:
+        SettingsError: The lists cannot be paired, or a value is malformed.
+    """
+    count = max(len(country_codes), len(party_ids), len(roles), 1)
+    defaults = Settings().roles[0]
+
+    def pick(values: list[str], index: int, default: str) -> str:
+        if not values:
+            return default
+        if len(values) == 1:
+            return values[0]
+        if len(values) != count:
+            raise SettingsError("--country-code, --party-id and --role must be given once or the same number of times")
+        return values[index]
+
+    result = []
+    for index in range(count):
+        country_code = pick(country_codes, index, defaults.country_code).upper()
+        party_id = pick(party_ids, index, defaults.party_id).upper()
+        role = pick(roles, index, defaults.role).upper()
+        if len(country_code) != 2 or not country_code.isascii() or not country_code.isalpha():
+            raise SettingsError(f"country code must be two letters, got {country_code!r}")
+        if len(party_id) != 3 or not party_id.isascii() or not party_id.isalnum():
+            raise SettingsError(f"party id must be three letters or digits, got {party_id!r}")
+        if role not in _ROLES:
+            raise SettingsError(f"role must be one of {', '.join(sorted(_ROLES))}, got {role!r}")
+        own = OwnRole(country_code=country_code, party_id=party_id, role=role)  # type: ignore[arg-type]
+        if business_name:
+            own = msgspec.structs.replace(own, business_name=business_name)
+        if own in result:
+            raise SettingsError(f"role {role} {country_code}/{party_id} is given twice")
+        result.append(own)
+    return tuple(result)

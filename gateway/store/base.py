@@ -1,0 +1,208 @@
+"""The Store protocol every backend implements, and the records it keeps.
+
+Two kinds of data live in a store:
+
+- partner records (credentials, roles, chosen version, endpoints), looked up by id or by the token a
+  partner presents;
+- OCPI objects as opaque JSON bytes, grouped by ``kind`` (``"tokens"``, ``"tariffs"``, ...) and keyed
+  by their owner (country code, party id) and an id the module composes (a token module may use
+  ``"RFID:0102..."``). Every object carries ``last_updated``; lists are paginated in one stable order:
+  ``last_updated`` ascending, then country code, party id and id (byte order), so that a crawl with
+  ``offset`` sees every object once even while others change.
+
+Plus short-lived values with an expiry (authorisation references).
+
+Backends: :mod:`gateway.store.sqlite` (embedded default) and :mod:`gateway.store.redis`. An acknowledged
+write is durable in the backend before the method returns. Country codes and party ids are stored as
+given: callers normalise them to upper case (CiString) before they reach the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+import msgspec
+
+__all__ = (
+    "ObjectKey",
+    "ObjectPage",
+    "Partner",
+    "PartnerEndpoint",
+    "PartnerRole",
+    "PartnerState",
+    "Store",
+    "StoredObject",
+)
+
+PartnerState = Literal["PENDING", "REGISTERED", "UNREGISTERED"]
+"""PENDING: a registration token A was issued and the partner has not registered yet.
+REGISTERED: credentials exchanged (or configured from existing credentials).
+UNREGISTERED: the partner or we ended the registration; its tokens no longer open anything."""
+
+
+class PartnerRole(msgspec.Struct, frozen=True, kw_only=True):
+    """One role a partner's platform hosts (from its CredentialsRole list)."""
+
+    country_code: str
+    party_id: str
+    role: str
+    business_name: str | None = None
+
+
+class PartnerEndpoint(msgspec.Struct, frozen=True, kw_only=True):
+    """One endpoint from a partner's version details."""
+
+    identifier: str
+    role: str
+    url: str
+
+
+class Partner(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything we keep about one partner platform."""
+
+    id: str
+    """Our stable id of the partner (used by the CLI and the back-office API)."""
+    roles: tuple[PartnerRole, ...]
+    """The parties the partner hosts; the first one names it."""
+    state: PartnerState
+    token_in: str
+    """The credentials token the partner presents to us (token A while PENDING, then token C)."""
+    token_out: str | None = None
+    """The credentials token we present to the partner (their token B)."""
+    versions_url: str | None = None
+    """The partner's version information endpoint."""
+    version: str | None = None
+    """The OCPI version both sides agreed on."""
+    endpoints: tuple[PartnerEndpoint, ...] = ()
+    """The partner's endpoints for the agreed version."""
+    plain_auth: bool = False
+    """Send our token to this partner without Base64 (OCPI 2.1.1 style); inbound accepts both."""
+    created: datetime
+    last_updated: datetime
+
+    def endpoint(self, identifier: str, role: str) -> str | None:
+        """Return the partner's URL for a module and interface role, if it has one."""
+        for endpoint in self.endpoints:
+            if endpoint.identifier == identifier and endpoint.role == role:
+                return endpoint.url
+        return None
+
+    @property
+    def name(self) -> str:
+        """A short human name: the first party as ``CC-PID (ROLE)``."""
+        first = self.roles[0]
+        return f"{first.country_code}-{first.party_id} ({first.role})"
+
+
+class ObjectKey(msgspec.Struct, frozen=True, array_like=True):
+    """Where an object lives: its owner party and its id within that owner."""
+
+    country_code: str
+    party_id: str
+    id: str
+
+
+class StoredObject(msgspec.Struct, frozen=True, kw_only=True):
+    """An OCPI object as the store keeps it: opaque JSON bytes plus what lists are sorted and filtered by."""
+
+    key: ObjectKey
+    last_updated: datetime
+    """Timezone-aware UTC datetime; the list order and the date filters use it."""
+    data: bytes
+    """The object's JSON, as the module encoded it."""
+
+
+class ObjectPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of a list: the items and how many objects match the filters, ignoring offset and limit."""
+
+    total: int
+    items: list[StoredObject]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The persistence contract. Every method is a coroutine; every write is durable when it returns."""
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Connect and create what is missing (tables, indexes). Idempotent."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections. The store may be opened again."""
+        ...
+
+    # -- partners --------------------------------------------------------------------------------
+    async def add_partner(self, partner: Partner) -> None:
+        """Store a new partner. Raises ``ValueError`` when its id or its ``token_in`` is already used."""
+        ...
+
+    async def save_partner(self, partner: Partner) -> None:
+        """Replace a stored partner (same id), re-indexing its token. Raises ``KeyError`` when unknown,
+        ``ValueError`` when its new ``token_in`` belongs to another partner."""
+        ...
+
+    async def get_partner(self, partner_id: str) -> Partner | None:
+        """Return the partner with this id, or ``None``."""
+        ...
+
+    async def find_partner_by_token(self, token: str) -> Partner | None:
+        """Return the partner whose ``token_in`` equals ``token`` (compared in constant time), or ``None``."""
+        ...
+
+    async def list_partners(self) -> list[Partner]:
+        """Every partner, oldest first."""
+        ...
+
+    async def remove_partner(self, partner_id: str) -> bool:
+        """Delete a partner record; ``False`` when it did not exist."""
+        ...
+
+    # -- OCPI objects ----------------------------------------------------------------------------
+    async def put_object(self, kind: str, obj: StoredObject) -> bool:
+        """Create or replace one object. Returns ``True`` when it was created, ``False`` when replaced."""
+        ...
+
+    async def put_objects(self, kind: str, objects: Sequence[StoredObject]) -> int:
+        """Create or replace many objects in one durable batch. Returns how many were new."""
+        ...
+
+    async def get_object(self, kind: str, key: ObjectKey) -> StoredObject | None:
+        """Return one object, or ``None``."""
+        ...
+
+    async def delete_object(self, kind: str, key: ObjectKey) -> bool:
+        """Delete one object; ``False`` when it did not exist."""
+        ...
+
+    async def list_objects(
+        self,
+        kind: str,
+        *,
+        owner: tuple[str, str] | None = None,
+        date_from: datetime | None = None,
+        date_to: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ObjectPage:
+        """One page of objects in the stable order, optionally of one owner (country code, party id).
+
+        ``date_from`` is inclusive and ``date_to`` exclusive on ``last_updated``. ``total`` counts every
+        object matching owner and dates, ignoring offset and limit.
+        """
+        ...
+
+    async def count_objects(self, kind: str, *, owner: tuple[str, str] | None = None) -> int:
+        """How many objects of a kind (of one owner) are stored."""
+        ...
+
+    # -- short-lived values ----------------------------------------------------------------------
+    async def put_expiring(self, namespace: str, key: str, value: bytes, ttl_seconds: float) -> None:
+        """Store a value that disappears after ``ttl_seconds``."""
+        ...
+
+    async def get_expiring(self, namespace: str, key: str) -> bytes | None:
+        """Return a value stored with :meth:`put_expiring` that has not expired, or ``None``."""
+        ...

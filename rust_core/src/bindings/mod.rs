@@ -1,0 +1,9 @@
+//! PyO3 wrappers: convert arguments, release the GIL, map errors. One file per domain noun.
+
+use pyo3::prelude::*;
+
+/// The version of the Rust core, as written in `rust_core/Cargo.toml`.
+#[pyfunction]
+pub(crate) fn core_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
