@@ -49,8 +49,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``sqlite:///PATH`` (embedded default) or ``redis://HOST:PORT/DB``."""
     roles: tuple[OwnRole, ...] = (OwnRole(country_code="NL", party_id="GWY", role="CPO"),)
     """Our own identity: every (country code, party id, role) this platform hosts."""
-    public_url: str = "http://127.0.0.1:8000"
-    """Base URL partners reach us at; our versions URL is ``{public_url}/ocpi/versions``."""
+    public_url: str | None = None
+    """Base URL partners reach us at (``http://HOST:PORT`` when unset); versions live at ``{url}/ocpi/versions``."""
     api_key: str | None = None
     """Key of the back-office API (``/api/...``, ``Authorization: Bearer KEY``); the API is closed without one."""
     max_page_limit: int = 1000
@@ -59,11 +59,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds to wait for a partner during the credentials handshake and other configuration calls."""
     log_level: str = "INFO"
     """Python logging level name."""
+    validation_http_status: int = 200
+    """HTTP status of an OCPI 2001 answer to valid JSON with rejected content: 200 as the spec says, or 400."""
+
+    @property
+    def base_url(self) -> str:
+        """The base URL partners reach us at, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def versions_url(self) -> str:
         """Our version information endpoint, as partners see it."""
-        return f"{self.public_url.rstrip('/')}/ocpi/versions"
+        return f"{self.base_url}/ocpi/versions"
 
     def with_changes(self, **changes: Any) -> Settings:
         """Return a copy with the given fields replaced; ``None`` values are ignored (an unset CLI flag)."""
@@ -95,6 +102,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("max_page_limit", int),
             ("partner_timeout", float),
             ("log_level", str),
+            ("validation_http_status", int),
         ):
             raw = env.get(f"OCPI_{name.upper()}")
             if raw is None or raw == "":
@@ -121,7 +129,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("max_page_limit must be at least 1")
         if self.workers < 1:
             raise SettingsError("workers must be at least 1")
-        if not self.public_url.startswith(("http://", "https://")):
+        if self.validation_http_status not in (200, 400, 422):
+            raise SettingsError("validation_http_status must be 200, 400 or 422")
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise SettingsError(f"public_url must be an http(s) URL, got {self.public_url!r}")
         return self
 

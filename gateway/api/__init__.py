@@ -1,0 +1,1 @@
+"""The back-office API the operator's own systems call (``/api/...``, ``Authorization: Bearer KEY``)."""

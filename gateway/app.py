@@ -1,0 +1,163 @@
+"""``create_app(settings)``: the one place the gateway is wired: routes, the exception map, the lifespan.
+
+Every error a partner can cause becomes an OCPI envelope here, and only here. Unexpected errors are
+logged with the request id and answered with OCPI 3000 without any detail of the failure.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
+
+from gateway.api.partners import PartnersController
+from gateway.core import CoreError
+from gateway.modules.credentials.receiver import CredentialsController
+from gateway.ocpi.envelope import envelope_bytes
+from gateway.ocpi.headers import EdgeMiddleware
+from gateway.ocpi.status import OcpiError, OcpiStatus
+from gateway.ocpi.versions import VersionsController
+from gateway.push.client import PartnerClient
+from gateway.settings import Settings
+from gateway.state import GatewayState
+from gateway.store import create_store
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+__all__ = ("configure_logging", "create_app", "create_app_from_env")
+
+log = logging.getLogger("gateway")
+
+_STANDARD_LOG_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and the record's extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render the record."""
+        fields: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_LOG_FIELDS})
+        if record.exc_info:
+            fields["exception"] = self.formatException(record.exc_info)
+        return json.dumps(fields, default=str)
+
+
+def configure_logging(level: str) -> None:
+    """Structured logs on stderr for the gateway's loggers; request logs at INFO."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter())
+    root = logging.getLogger("gateway")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+def _envelope(status: int, message: str, http_status: int) -> Response[bytes]:
+    return Response(
+        content=envelope_bytes(status, message=message),
+        status_code=http_status,
+        media_type=MediaType.JSON,
+    )
+
+
+def _ocpi_error(_: Request[Any, Any, Any], exc: OcpiError) -> Response[bytes]:
+    return _envelope(exc.status, exc.message, exc.http_status)
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        return _envelope(OcpiStatus.INVALID_PARAMETERS, _validation_message(exc), 400)
+    if isinstance(exc, NotAuthorizedException | PermissionDeniedException):
+        return _envelope(OcpiStatus.CLIENT_ERROR, exc.detail, status)
+    if status == 404:
+        return _envelope(OcpiStatus.CLIENT_ERROR, f"No such endpoint: {request.url.path}", 404)
+    if status == 405:
+        return _envelope(OcpiStatus.CLIENT_ERROR, f"Method {request.method} is not allowed here", 405)
+    if status >= 500:
+        return _unexpected(request, exc)
+    return _envelope(OcpiStatus.CLIENT_ERROR, exc.detail, status)
+
+
+def _validation_message(exc: ValidationException) -> str:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    details = "; ".join(str(item.get("message", item)) if isinstance(item, dict) else str(item) for item in extra)
+    return f"Invalid request: {details or exc.detail}"
+
+
+def _core_error(_: Request[Any, Any, Any], exc: CoreError) -> Response[bytes]:
+    return _envelope(OcpiStatus.INVALID_PARAMETERS, str(exc), 400)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.error(
+        "unexpected error",
+        exc_info=exc,
+        extra={"request_id": request.scope.get("state", {}).get("request_id"), "path": request.url.path},
+    )
+    return _envelope(OcpiStatus.SERVER_ERROR, "Internal error; the request id identifies it in our logs", 500)
+
+
+@get("/api/health", sync_to_thread=False, include_in_schema=False)
+async def health(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """Liveness: answers without credentials once the store is open."""
+    state: GatewayState = request.app.state.gateway
+    return {"status": "ok", "store": state.settings.store.split(":", 1)[0]}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the gateway's ASGI app.
+
+    Args:
+        settings: The settings; read from ``OCPI_*`` environment variables when omitted.
+
+    Returns:
+        The Litestar app, wrapped by the edge middleware (paths, request ids, routing headers).
+    """
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        store = create_store(settings.store)
+        await store.open()
+        client = PartnerClient(timeout=settings.partner_timeout)
+        app.state.gateway = GatewayState(settings, store, client)
+        try:
+            yield
+        finally:
+            await client.aclose()
+            await store.close()
+
+    app = Litestar(
+        route_handlers=[VersionsController, CredentialsController, PartnersController, health],
+        lifespan=[lifespan],
+        exception_handlers={
+            OcpiError: _ocpi_error,
+            HTTPException: _http_error,
+            CoreError: _core_error,
+            Exception: _unexpected,
+        },
+        openapi_config=None,
+        debug=False,
+    )
+    app.asgi_handler = EdgeMiddleware(app.asgi_handler)
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for Granian workers: settings from the environment, logging configured."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)

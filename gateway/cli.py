@@ -1,0 +1,322 @@
+"""``ocpi-gateway``: serve the gateway and manage partners. Every option can also come from an ``OCPI_*`` variable.
+
+Commands that act on the store (``partners ...``) take the same ``--store`` as ``serve`` and work while
+the server runs (SQLite in WAL mode, or Redis, are shared safely).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from gateway import __version__
+from gateway.settings import DEFAULT_STORE, Settings, SettingsError, parse_roles
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine, Sequence
+
+__all__ = ("build_parser", "main")
+
+
+def _env_default(env: str, default: Any = None) -> Any:
+    value = os.environ.get(env)
+    return default if value in (None, "") else value
+
+
+def _option(
+    parser: argparse.ArgumentParser, flag: str, env: str, help_text: str, *, repeat: bool = False, **kwargs: Any
+) -> None:
+    """Add ``flag`` whose default comes from the environment variable ``env`` (comma-separated when repeated)."""
+    raw = _env_default(env)
+    if repeat:
+        default = [part.strip() for part in raw.split(",") if part.strip()] if raw else []
+        dest = kwargs.pop("dest", flag.lstrip("-").replace("-", "_"))
+        parser.add_argument(
+            flag, action="append", dest=dest, default=None, help=f"{help_text} (repeatable; env {env})", **kwargs
+        )
+        parser.set_defaults(**{f"{dest}_env": default})
+        return
+    if kwargs.get("action") == "store_true":
+        kwargs["default"] = raw is not None and raw.lower() not in ("0", "false", "no")
+    elif raw is not None:
+        kwargs["default"] = kwargs.get("type", str)(raw)
+    parser.add_argument(flag, help=f"{help_text} (env {env})", **kwargs)
+
+
+def _repeated(args: argparse.Namespace, name: str) -> list[str]:
+    given = getattr(args, name)
+    return given if given is not None else getattr(args, f"{name}_env")
+
+
+def _identity_options(parser: argparse.ArgumentParser) -> None:
+    _option(parser, "--country-code", "OCPI_COUNTRY_CODE", "our country code", repeat=True, dest="own_country_code")
+    _option(parser, "--party-id", "OCPI_PARTY_ID", "our party id", repeat=True, dest="own_party_id")
+    _option(parser, "--role", "OCPI_ROLE", "our role: CPO, EMSP, HUB, ...", repeat=True, dest="own_role")
+    _option(parser, "--business-name", "OCPI_BUSINESS_NAME", "our business name shown to partners")
+    _option(parser, "--public-url", "OCPI_PUBLIC_URL", "base URL partners reach us at")
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    _option(parser, "--store", "OCPI_STORE", f"sqlite:///PATH or redis://HOST:PORT/DB (default {DEFAULT_STORE})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = argparse.ArgumentParser(prog="ocpi-gateway", description="A fast, spec-exact OCPI 2.2.1 gateway.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the gateway under Granian")
+    _option(serve, "--host", "OCPI_HOST", "interface to bind")
+    _option(serve, "--port", "OCPI_PORT", "port to bind", type=int)
+    _option(serve, "--workers", "OCPI_WORKERS", "worker processes", type=int)
+    _store_option(serve)
+    _identity_options(serve)
+    _option(serve, "--api-key", "OCPI_API_KEY", "key of the back-office API (/api/..., Authorization: Bearer KEY)")
+    _option(serve, "--log-level", "OCPI_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR")
+
+    partners = commands.add_parser("partners", help="manage partner platforms").add_subparsers(
+        dest="partners_command", required=True, metavar="ACTION"
+    )
+    add = partners.add_parser("add", help="add a partner; prints its registration token A unless --token is given")
+    _option(add, "--country-code", "OCPI_PARTNER_COUNTRY_CODE", "the partner's country code")
+    _option(add, "--party-id", "OCPI_PARTNER_PARTY_ID", "the partner's party id")
+    _option(add, "--role", "OCPI_PARTNER_ROLE", "the partner's role: CPO, EMSP, HUB, ...")
+    _option(add, "--versions-url", "OCPI_PARTNER_VERSIONS_URL", "the partner's versions URL")
+    _option(add, "--token", "OCPI_PARTNER_TOKEN", "existing credentials: the token the partner uses with us")
+    _option(add, "--token-out", "OCPI_PARTNER_TOKEN_OUT", "existing credentials: the token we use with the partner")
+    _option(add, "--plain-auth", "OCPI_PARTNER_PLAIN_AUTH", "send our token without Base64", action="store_true")
+    _store_option(add)
+
+    register = partners.add_parser("register", help="start the credentials handshake with a partner")
+    _option(register, "--versions-url", "OCPI_PARTNER_VERSIONS_URL", "the partner's versions URL")
+    _option(register, "--token-a", "OCPI_PARTNER_TOKEN_A", "the registration token the partner gave us")
+    _option(register, "--plain-auth", "OCPI_PARTNER_PLAIN_AUTH", "send tokens without Base64", action="store_true")
+    _store_option(register)
+    _identity_options(register)
+
+    listing = partners.add_parser("list", help="list partners (tokens are never shown)")
+    _option(listing, "--json", "OCPI_JSON", "print JSON instead of a table", action="store_true")
+    _store_option(listing)
+
+    remove = partners.add_parser("remove", help="remove a partner; its token stops working")
+    remove.add_argument("id", help="the partner id, as `partners list` shows it")
+    _store_option(remove)
+
+    rotate = partners.add_parser("rotate", help="update the registration (PUT credentials): new tokens both ways")
+    rotate.add_argument("id", help="the partner id")
+    _store_option(rotate)
+    _identity_options(rotate)
+
+    unregister = partners.add_parser("unregister", help="end the registration on both sides (DELETE credentials)")
+    unregister.add_argument("id", help="the partner id")
+    _store_option(unregister)
+
+    commands.add_parser("version", help="print the gateway's version")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    changes: dict[str, Any] = {
+        name: getattr(args, name, None)
+        for name in ("host", "port", "workers", "store", "public_url", "api_key", "log_level")
+    }
+    if hasattr(args, "own_role"):
+        codes, parties, roles = (_repeated(args, n) for n in ("own_country_code", "own_party_id", "own_role"))
+        if codes or parties or roles or args.business_name:
+            changes["roles"] = parse_roles(codes, parties, roles, args.business_name)
+    return settings.with_changes(**changes)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    settings = _settings(args)
+    # Workers are separate processes: they read the resolved settings from the environment.
+    os.environ.update(_settings_env(settings))
+    print(f"ocpi-gateway {__version__} serving on http://{settings.host}:{settings.port} "
+          f"(store {settings.store.split(':', 1)[0]}, {settings.workers} worker(s))", file=sys.stderr)
+    Granian(
+        "gateway.app:create_app_from_env",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        factory=True,
+        log_access=False,
+    ).serve()
+    return 0
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    env = {
+        f"OCPI_{name.upper()}": str(getattr(settings, name))
+        for name in ("host", "port", "workers", "store", "max_page_limit", "partner_timeout",
+                     "log_level", "validation_http_status")
+    }
+    if settings.api_key:
+        env["OCPI_API_KEY"] = settings.api_key
+    if settings.public_url:
+        env["OCPI_PUBLIC_URL"] = settings.public_url
+    env["OCPI_COUNTRY_CODE"] = ",".join(r.country_code for r in settings.roles)
+    env["OCPI_PARTY_ID"] = ",".join(r.party_id for r in settings.roles)
+    env["OCPI_ROLE"] = ",".join(r.role for r in settings.roles)
+    env["OCPI_BUSINESS_NAME"] = settings.roles[0].business_name
+    return env
+
+
+def _with_store(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
+    from gateway.store import create_store
+
+    async def run() -> int:
+        store = create_store(settings.store)
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _partners_add(args: argparse.Namespace) -> int:
+    from gateway.modules.credentials.partners import PartnerCreate, create_partner
+
+    missing = [flag for flag, value in (("--country-code", args.country_code), ("--party-id", args.party_id),
+                                        ("--role", args.role)) if not value]
+    if missing:
+        raise SettingsError(f"partners add needs {', '.join(missing)}")
+    try:
+        data = msgspec.convert(
+            {"country_code": args.country_code, "party_id": args.party_id, "role": str(args.role).upper(),
+             "versions_url": args.versions_url, "token": args.token, "token_out": args.token_out,
+             "plain_auth": args.plain_auth},
+            PartnerCreate,
+        )
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid partner: {exc}") from exc
+
+    async def work(store: Any) -> int:
+        partner, token_a = await create_partner(store, data)
+        print(f"added partner {partner.id} {partner.name}", file=sys.stderr)
+        if token_a:
+            print(token_a)
+        return 0
+
+    return _with_store(_settings(args), work)
+
+
+def _partners_register(args: argparse.Namespace) -> int:
+    from gateway.modules.credentials.service import RegistrationError, register_with
+    from gateway.push.client import PartnerClient
+
+    if not args.versions_url or not args.token_a:
+        raise SettingsError("partners register needs --versions-url and --token-a")
+    settings = _settings(args)
+
+    async def work(store: Any) -> int:
+        client = PartnerClient(timeout=settings.partner_timeout)
+        try:
+            partner = await register_with(settings, store, client, args.versions_url, args.token_a,
+                                          plain=args.plain_auth)
+        except RegistrationError as exc:
+            print(f"registration failed (OCPI {int(exc.status)}): {exc.message}", file=sys.stderr)
+            return 1
+        finally:
+            await client.aclose()
+        print(f"registered with partner {partner.id} {partner.name}, OCPI {partner.version}", file=sys.stderr)
+        print(partner.id)
+        return 0
+
+    return _with_store(settings, work)
+
+
+def _partners_change(args: argparse.Namespace) -> int:
+    from gateway.modules.credentials.service import RegistrationError, rotate_with, unregister_with
+    from gateway.push.client import PartnerClient
+
+    settings = _settings(args)
+
+    async def work(store: Any) -> int:
+        partner = await store.get_partner(args.id)
+        if partner is None:
+            print(f"no partner {args.id}", file=sys.stderr)
+            return 1
+        client = PartnerClient(timeout=settings.partner_timeout)
+        try:
+            if args.partners_command == "rotate":
+                changed = await rotate_with(settings, store, client, partner)
+            else:
+                changed = await unregister_with(store, client, partner)
+        except RegistrationError as exc:
+            print(f"{args.partners_command} failed (OCPI {int(exc.status)}): {exc.message}", file=sys.stderr)
+            return 1
+        finally:
+            await client.aclose()
+        print(f"partner {changed.id} {changed.name}: {changed.state}", file=sys.stderr)
+        return 0
+
+    return _with_store(settings, work)
+
+
+def _partners_list(args: argparse.Namespace) -> int:
+    from gateway.modules.credentials.partners import partner_view
+
+    async def work(store: Any) -> int:
+        views = [partner_view(p) for p in await store.list_partners()]
+        if args.json:
+            print(msgspec.json.encode(views).decode())
+            return 0
+        print(f"{'ID':<13}{'STATE':<13}{'VERSION':<9}{'ROLES':<40}VERSIONS URL")
+        for view in views:
+            roles = ", ".join(f"{r.country_code}-{r.party_id} {r.role}" for r in view.roles)
+            print(f"{view.id:<13}{view.state:<13}{view.version or '-':<9}{roles:<40}{view.versions_url or '-'}")
+        return 0
+
+    return _with_store(_settings(args), work)
+
+
+def _partners_remove(args: argparse.Namespace) -> int:
+    async def work(store: Any) -> int:
+        if not await store.remove_partner(args.id):
+            print(f"no partner {args.id}", file=sys.stderr)
+            return 1
+        print(f"removed partner {args.id}", file=sys.stderr)
+        return 0
+
+    return _with_store(_settings(args), work)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``ocpi-gateway``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "serve": _serve,
+        "add": _partners_add,
+        "register": _partners_register,
+        "list": _partners_list,
+        "remove": _partners_remove,
+        "rotate": _partners_change,
+        "unregister": _partners_change,
+    }
+    if args.command == "version":
+        from gateway.core import extension_version
+
+        print(f"ocpi-gateway {__version__} (core {extension_version()}, OCPI 2.2.1)")
+        return 0
+    key = args.partners_command if args.command == "partners" else args.command
+    try:
+        return handlers[key](args)
+    except (SettingsError, ValueError) as exc:
+        print(f"ocpi-gateway: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Credentials module: registration, token rotation and unregistration, in both directions."""

@@ -1,0 +1,1 @@
+"""Calls to partners: the partner HTTP client (and, later, the durable outbox)."""

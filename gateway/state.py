@@ -1,0 +1,33 @@
+"""What one worker holds while it runs: settings, the open store, the partner client, the auth cache.
+
+Built by ``app.py`` in the lifespan and reachable from handlers as ``request.app.state.gateway``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from gateway.ocpi.auth import PartnerCache
+from gateway.ocpi.versions import version_details, version_list
+
+if TYPE_CHECKING:
+    from gateway.push.client import PartnerClient
+    from gateway.settings import Settings
+    from gateway.store.base import Store
+
+__all__ = ("GatewayState",)
+
+
+class GatewayState:
+    """The per-worker runtime of the gateway."""
+
+    def __init__(self, settings: Settings, store: Store, client: PartnerClient) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.partners = PartnerCache(store)
+        # Answers that only change with the settings are encoded once.
+        self.version_list = msgspec.Raw(msgspec.json.encode(version_list(settings)))
+        self.version_details = msgspec.Raw(msgspec.json.encode(version_details(settings)))
