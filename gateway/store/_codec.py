@@ -1,0 +1,81 @@
+"""Encodings both backends share: timestamps as integer microseconds, partner JSON, token digests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from gateway.store.base import Partner
+
+__all__ = (
+    "MAX_MICROS",
+    "check_page",
+    "decode_partner",
+    "encode_partner",
+    "from_micros",
+    "to_micros",
+    "token_digest",
+    "token_matches",
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+MAX_MICROS = 2**53
+"""Timestamps are kept within +-2**53 microseconds (about +-285 years around 1970), so that a Redis sorted
+set score (an IEEE double) holds them exactly. SQLite uses the same bound so both backends accept the same
+input."""
+
+_partner_decoder = msgspec.json.Decoder(Partner)
+
+
+def to_micros(moment: datetime) -> int:
+    """Return ``moment`` as exact integer microseconds since the Unix epoch (UTC).
+
+    Raises:
+        ValueError: ``moment`` is naive (no timezone) or too far from 1970 for an exact double.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"last_updated must be timezone-aware, got naive {moment.isoformat()}")
+    micros = (moment - EPOCH) // _ONE_MICROSECOND
+    if not -MAX_MICROS <= micros <= MAX_MICROS:
+        raise ValueError(f"Timestamp {moment.isoformat()} is out of the supported range")
+    return micros
+
+
+def from_micros(micros: int) -> datetime:
+    """Return the UTC datetime ``micros`` microseconds after the Unix epoch."""
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def encode_partner(partner: Partner) -> bytes:
+    """Serialise a partner record to JSON bytes."""
+    return msgspec.json.encode(partner)
+
+
+def decode_partner(data: bytes) -> Partner:
+    """Deserialise a partner record written by :func:`encode_partner`."""
+    return _partner_decoder.decode(data)
+
+
+def token_digest(token: str) -> bytes:
+    """SHA-256 of a credentials token: what the token indexes are keyed by, so no index holds the token."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+def token_matches(partner: Partner, token: str) -> bool:
+    """Compare the presented token with the partner's ``token_in`` in constant time."""
+    return hmac.compare_digest(partner.token_in.encode(), token.encode())
+
+
+def check_page(offset: int, limit: int) -> None:
+    """Reject a negative offset or limit.
+
+    Raises:
+        ValueError: ``offset`` or ``limit`` is negative.
+    """
+    if offset < 0 or limit < 0:
+        raise ValueError(f"offset and limit must not be negative, got offset={offset} limit={limit}")

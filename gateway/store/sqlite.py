@@ -1,0 +1,426 @@
+"""The embedded default store: one SQLite file, shared safely by several processes.
+
+Durability: the file runs in WAL mode with ``synchronous=FULL``, so every commit fsyncs the write-ahead log
+before the method returns. An acknowledged write therefore survives a crash of the process and a power
+loss (as far as the disk honours fsync). ``busy_timeout`` lets several processes (Granian workers, the CLI
+while the server runs) share the file: a writer waits for another writer's transaction instead of failing.
+
+Threads: writes run on one dedicated thread (a ``ThreadPoolExecutor`` with one worker) that owns the write
+connection, so an fsync never blocks the event loop and writes of this process never contend with each
+other. Reads take microseconds and run inline on the calling thread, each thread with its own read-only
+connection; WAL lets them read while a write is in progress.
+
+Layout: ``partners`` (the partner record as JSON, with a unique SHA-256 of its token), ``objects``
+(one row per OCPI object, ``last_updated`` as integer microseconds since the epoch, UTC), ``expiring``
+(values with an expiry, deleted lazily) and ``schema_version``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from gateway.store._codec import (
+    check_page,
+    decode_partner,
+    encode_partner,
+    from_micros,
+    to_micros,
+    token_digest,
+    token_matches,
+)
+from gateway.store.base import ObjectKey, ObjectPage, Partner, StoredObject
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from datetime import datetime
+
+__all__ = ("SCHEMA_VERSION", "SqliteStore")
+
+SCHEMA_VERSION = 1
+"""The schema this code writes. Bump it and add a step to ``_MIGRATIONS`` when the schema changes."""
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a connection waits for another process's write lock before giving up."""
+
+_SCHEMA_V1 = (
+    """CREATE TABLE partners (
+        id TEXT PRIMARY KEY,
+        token_digest BLOB NOT NULL UNIQUE,
+        created INTEGER NOT NULL,
+        data BLOB NOT NULL
+    )""",
+    "CREATE INDEX partners_created ON partners (created, id)",
+    """CREATE TABLE objects (
+        kind TEXT NOT NULL,
+        country_code TEXT NOT NULL,
+        party_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        last_updated INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (kind, country_code, party_id, id)
+    )""",
+    "CREATE INDEX objects_order ON objects (kind, last_updated, country_code, party_id, id)",
+    "CREATE INDEX objects_owner ON objects (kind, country_code, party_id, last_updated, id)",
+    """CREATE TABLE expiring (
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value BLOB NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (namespace, key)
+    )""",
+    "CREATE INDEX expiring_expires_at ON expiring (expires_at)",
+)
+
+_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1}
+"""Statements that take the schema from version ``n - 1`` to version ``n``."""
+
+_UPSERT_NEW = (
+    "INSERT INTO objects (kind, country_code, party_id, id, last_updated, data) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (kind, country_code, party_id, id) DO NOTHING"
+)
+_UPDATE_EXISTING = (
+    "UPDATE objects SET last_updated = ?5, data = ?6"
+    " WHERE kind = ?1 AND country_code = ?2 AND party_id = ?3 AND id = ?4"
+)
+_ORDER = "ORDER BY last_updated, country_code, party_id, id"
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _now_micros() -> int:
+    return time.time_ns() // 1000
+
+
+def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
+    """Open a connection in autocommit mode (transactions are explicit) with the shared pragmas."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if read_only:
+        conn.execute("PRAGMA query_only = ON")
+    else:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
+    """Run a block in one transaction: commit when it ends, roll back when it raises.
+
+    Writes begin IMMEDIATE so the write lock is taken up front (waiting up to ``busy_timeout``) rather than
+    failing half-way when another process writes.
+    """
+    conn.execute(begin)
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _object_row(kind: str, obj: StoredObject) -> tuple[str, str, str, str, int, bytes]:
+    key = obj.key
+    return (kind, key.country_code, key.party_id, key.id, to_micros(obj.last_updated), obj.data)
+
+
+def _stored_object(row: tuple[str, str, str, int, bytes]) -> StoredObject:
+    country_code, party_id, object_id, micros, data = row
+    return StoredObject(key=ObjectKey(country_code, party_id, object_id), last_updated=from_micros(micros), data=data)
+
+
+def _filters(
+    kind: str, owner: tuple[str, str] | None, date_from: datetime | None, date_to: datetime | None
+) -> tuple[str, list[Any]]:
+    """Build the WHERE clause and its parameters of a list or count query."""
+    clauses = ["kind = ?"]
+    params: list[Any] = [kind]
+    if owner is not None:
+        clauses.append("country_code = ? AND party_id = ?")
+        params.extend(owner)
+    if date_from is not None:
+        clauses.append("last_updated >= ?")
+        params.append(to_micros(date_from))
+    if date_to is not None:
+        clauses.append("last_updated < ?")
+        params.append(to_micros(date_to))
+    return " AND ".join(clauses), params
+
+
+class SqliteStore:
+    """The :class:`~gateway.store.base.Store` on one SQLite file (created with its directory on open)."""
+
+    def __init__(self, path: str | Path) -> None:
+        """Prepare a store on ``path``; nothing is opened until :meth:`open`."""
+        self.path = Path(path)
+        self._writer: ThreadPoolExecutor | None = None
+        self._write_conn: sqlite3.Connection | None = None
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteStore:
+        """Build a store from ``sqlite:///relative/path`` or ``sqlite:////absolute/path``.
+
+        Raises:
+            ValueError: The URL is not a ``sqlite:///`` URL with a path.
+        """
+        prefix = "sqlite:///"
+        if not url.startswith(prefix) or len(url) == len(prefix):
+            raise ValueError(f"SQLite store URL must look like sqlite:///PATH, got {url!r}")
+        return cls(url[len(prefix) :])
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Create the directory, the file and the schema (or migrate it), and start the write thread."""
+        if self._writer is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store-writer")
+        try:
+            await self._write(self._open_writer)
+        except BaseException:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+            raise
+
+    async def close(self) -> None:
+        """Close every connection and stop the write thread. The store can be opened again."""
+        writer = self._writer
+        if writer is None:
+            return
+        try:
+            await self._write(self._close_writer)
+        finally:
+            self._writer = None
+            writer.shutdown(wait=True)
+            with self._readers_lock:
+                readers, self._readers = self._readers, []
+            for conn in readers:
+                conn.close()
+            self._local = threading.local()
+
+    # -- partners --------------------------------------------------------------------------------
+    async def add_partner(self, partner: Partner) -> None:
+        """Store a new partner. Raises ``ValueError`` when its id or its ``token_in`` is already used."""
+        await self._write(self._add_partner, partner)
+
+    async def save_partner(self, partner: Partner) -> None:
+        """Replace a stored partner and re-index its token (``KeyError`` unknown, ``ValueError`` token taken)."""
+        await self._write(self._save_partner, partner)
+
+    async def get_partner(self, partner_id: str) -> Partner | None:
+        """Return the partner with this id, or ``None``."""
+        row = self._reader().execute("SELECT data FROM partners WHERE id = ?", (partner_id,)).fetchone()
+        return None if row is None else decode_partner(row[0])
+
+    async def find_partner_by_token(self, token: str) -> Partner | None:
+        """Return the partner whose ``token_in`` equals ``token`` (compared in constant time), or ``None``."""
+        sql = "SELECT data FROM partners WHERE token_digest = ?"
+        row = self._reader().execute(sql, (token_digest(token),)).fetchone()
+        if row is None:
+            return None
+        partner = decode_partner(row[0])
+        return partner if token_matches(partner, token) else None
+
+    async def list_partners(self) -> list[Partner]:
+        """Every partner, oldest first (ties by id)."""
+        rows = self._reader().execute("SELECT data FROM partners ORDER BY created, id").fetchall()
+        return [decode_partner(data) for (data,) in rows]
+
+    async def remove_partner(self, partner_id: str) -> bool:
+        """Delete a partner record; ``False`` when it did not exist."""
+        return await self._write(self._delete, "DELETE FROM partners WHERE id = ?", (partner_id,))
+
+    # -- OCPI objects ----------------------------------------------------------------------------
+    async def put_object(self, kind: str, obj: StoredObject) -> bool:
+        """Create or replace one object; ``True`` when it was created."""
+        return await self._write(self._put_objects, [_object_row(kind, obj)]) == 1
+
+    async def put_objects(self, kind: str, objects: Sequence[StoredObject]) -> int:
+        """Create or replace many objects in one transaction; returns how many were new."""
+        rows = [_object_row(kind, obj) for obj in objects]
+        if not rows:
+            return 0
+        return await self._write(self._put_objects, rows)
+
+    async def get_object(self, kind: str, key: ObjectKey) -> StoredObject | None:
+        """Return one object, or ``None``."""
+        sql = (
+            "SELECT country_code, party_id, id, last_updated, data FROM objects"
+            " WHERE kind = ? AND country_code = ? AND party_id = ? AND id = ?"
+        )
+        row = self._reader().execute(sql, (kind, key.country_code, key.party_id, key.id)).fetchone()
+        return None if row is None else _stored_object(row)
+
+    async def delete_object(self, kind: str, key: ObjectKey) -> bool:
+        """Delete one object; ``False`` when it did not exist."""
+        sql = "DELETE FROM objects WHERE kind = ? AND country_code = ? AND party_id = ? AND id = ?"
+        return await self._write(self._delete, sql, (kind, key.country_code, key.party_id, key.id))
+
+    async def list_objects(
+        self,
+        kind: str,
+        *,
+        owner: tuple[str, str] | None = None,
+        date_from: datetime | None = None,
+        date_to: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ObjectPage:
+        """One page in the stable order; ``total`` and ``items`` come from one consistent snapshot.
+
+        Raises:
+            ValueError: ``offset`` or ``limit`` is negative, or a date is naive.
+        """
+        check_page(offset, limit)
+        where, params = _filters(kind, owner, date_from, date_to)
+        select = f"SELECT country_code, party_id, id, last_updated, data FROM objects WHERE {where} {_ORDER}"
+        conn = self._reader()
+        with _transaction(conn, "BEGIN DEFERRED"):
+            (total,) = conn.execute(f"SELECT COUNT(*) FROM objects WHERE {where}", params).fetchone()
+            rows = conn.execute(f"{select} LIMIT ? OFFSET ?", [*params, limit, offset]).fetchall() if limit else []
+        return ObjectPage(total=total, items=[_stored_object(row) for row in rows])
+
+    async def count_objects(self, kind: str, *, owner: tuple[str, str] | None = None) -> int:
+        """How many objects of a kind (of one owner) are stored."""
+        where, params = _filters(kind, owner, None, None)
+        (total,) = self._reader().execute(f"SELECT COUNT(*) FROM objects WHERE {where}", params).fetchone()
+        return int(total)
+
+    # -- short-lived values ----------------------------------------------------------------------
+    async def put_expiring(self, namespace: str, key: str, value: bytes, ttl_seconds: float) -> None:
+        """Store a value that disappears after ``ttl_seconds``; expired values are purged on the way."""
+        expires_at = _now_micros() + round(ttl_seconds * 1_000_000)
+        await self._write(self._put_expiring, namespace, key, value, expires_at)
+
+    async def get_expiring(self, namespace: str, key: str) -> bytes | None:
+        """Return a value stored with :meth:`put_expiring` that has not expired, or ``None``."""
+        sql = "SELECT value FROM expiring WHERE namespace = ? AND key = ? AND expires_at > ?"
+        row = self._reader().execute(sql, (namespace, key, _now_micros())).fetchone()
+        return None if row is None else bytes(row[0])
+
+    # -- plumbing --------------------------------------------------------------------------------
+    async def _write(self, func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Run ``func`` on the write thread and wait for it without blocking the event loop.
+
+        If the awaiting task is cancelled, the write still completes (or fails) on its thread.
+        """
+        if self._writer is None:
+            raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, functools.partial(func, *args, **kwargs))
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read connection, opened on first use (connections never cross threads)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._writer is None:
+                raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
+            conn = _connect(self.path, read_only=True)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        """The write connection; only ever called on the write thread."""
+        if self._write_conn is None:
+            raise RuntimeError(f"{self!r} is not open")
+        return self._write_conn
+
+    def _open_writer(self) -> None:
+        conn = _connect(self.path, read_only=False)
+        try:
+            with _transaction(conn):
+                self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._write_conn = conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the schema to :data:`SCHEMA_VERSION`, inside the caller's transaction."""
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        current = row[0] or 0
+        if current > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path} has schema version {current}, newer than this gateway's {SCHEMA_VERSION}: upgrade it"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+    def _close_writer(self) -> None:
+        if self._write_conn is not None:
+            self._write_conn.close()
+            self._write_conn = None
+
+    def _add_partner(self, partner: Partner) -> None:
+        conn = self._conn()
+        with _transaction(conn):
+            if conn.execute("SELECT 1 FROM partners WHERE id = ?", (partner.id,)).fetchone():
+                raise ValueError(f"Partner `{partner.id}` already exists")
+            self._check_token_free(conn, partner)
+            conn.execute(
+                "INSERT INTO partners (id, token_digest, created, data) VALUES (?, ?, ?, ?)",
+                (partner.id, token_digest(partner.token_in), to_micros(partner.created), encode_partner(partner)),
+            )
+
+    def _save_partner(self, partner: Partner) -> None:
+        conn = self._conn()
+        with _transaction(conn):
+            if not conn.execute("SELECT 1 FROM partners WHERE id = ?", (partner.id,)).fetchone():
+                raise KeyError(partner.id)
+            self._check_token_free(conn, partner)
+            conn.execute(
+                "UPDATE partners SET token_digest = ?, created = ?, data = ? WHERE id = ?",
+                (token_digest(partner.token_in), to_micros(partner.created), encode_partner(partner), partner.id),
+            )
+
+    @staticmethod
+    def _check_token_free(conn: sqlite3.Connection, partner: Partner) -> None:
+        sql = "SELECT 1 FROM partners WHERE token_digest = ? AND id != ?"
+        if conn.execute(sql, (token_digest(partner.token_in), partner.id)).fetchone():
+            raise ValueError(f"The token_in of partner `{partner.id}` is already used by another partner")
+
+    def _delete(self, sql: str, params: tuple[str, ...]) -> bool:
+        conn = self._conn()
+        with _transaction(conn):
+            return conn.execute(sql, params).rowcount > 0
+
+    def _put_objects(self, rows: list[tuple[str, str, str, str, int, bytes]]) -> int:
+        """Insert the new rows, then update the others if any existed; returns how many were new.
+
+        A key repeated in ``rows`` counts once, and its last occurrence wins.
+        """
+        conn = self._conn()
+        with _transaction(conn):
+            created = conn.executemany(_UPSERT_NEW, rows).rowcount
+            if created < len(rows):
+                conn.executemany(_UPDATE_EXISTING, rows)
+        return created
+
+    def _put_expiring(self, namespace: str, key: str, value: bytes, expires_at: int) -> None:
+        conn = self._conn()
+        with _transaction(conn):
+            conn.execute("DELETE FROM expiring WHERE expires_at <= ?", (_now_micros(),))
+            conn.execute(
+                "INSERT OR REPLACE INTO expiring (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)",
+                (namespace, key, value, expires_at),
+            )
