@@ -28,7 +28,9 @@ from gateway.state import GatewayState
 from gateway.store import create_store
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
+
+    from litestar.types import ControllerRouterHandler
 
 __all__ = ("configure_logging", "create_app", "create_app_from_env")
 
@@ -110,18 +112,19 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
     return _envelope(OcpiStatus.SERVER_ERROR, "Internal error; the request id identifies it in our logs", 500)
 
 
-@get("/api/health", sync_to_thread=False, include_in_schema=False)
+@get("/api/health", include_in_schema=False)
 async def health(request: Request[Any, Any, Any]) -> dict[str, str]:
     """Liveness: answers without credentials once the store is open."""
     state: GatewayState = request.app.state.gateway
     return {"status": "ok", "store": state.settings.store.split(":", 1)[0]}
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[ControllerRouterHandler] = ()) -> Litestar:
     """Build the gateway's ASGI app.
 
     Args:
         settings: The settings; read from ``OCPI_*`` environment variables when omitted.
+        extra_route_handlers: More routes to serve beside the gateway's own (extensions, tests).
 
     Returns:
         The Litestar app, wrapped by the edge middleware (paths, request ids, routing headers).
@@ -141,7 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await store.close()
 
     app = Litestar(
-        route_handlers=[VersionsController, CredentialsController, PartnersController, health],
+        route_handlers=[VersionsController, CredentialsController, PartnersController, health, *extra_route_handlers],
         lifespan=[lifespan],
         exception_handlers={
             OcpiError: _ocpi_error,

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 
 from gateway.api.auth import require_api_key
+from gateway.ocpi.body import decode_body
 from gateway.modules.credentials.partners import PartnerCreate, PartnerView, create_partner, partner_view
 
 if TYPE_CHECKING:
@@ -30,22 +31,27 @@ class PartnersController(Controller):
     path = "/api/partners"
     guards = [require_api_key]  # noqa: RUF012 - Litestar reads it as a class attribute
 
-    @get(sync_to_thread=False)
+    @get()
     async def list_partners(self, request: Request[Any, Any, Any]) -> list[PartnerView]:
         """Every partner, oldest first. Tokens are never shown."""
         state: GatewayState = request.app.state.gateway
         return [partner_view(p) for p in await state.store.list_partners()]
 
-    @post(sync_to_thread=False)
-    async def add_partner(self, request: Request[Any, Any, Any], data: PartnerCreate) -> PartnerCreated:
+    @post()
+    async def add_partner(self, request: Request[Any, Any, Any]) -> PartnerCreated:
         """Add a partner from existing credentials, or generate a registration token A for it."""
         state: GatewayState = request.app.state.gateway
-        partner, token_a = await create_partner(state.store, data)
+        data = decode_body(await request.body(), PartnerCreate, validation_http_status=400)
+        try:
+            partner, token_a = await create_partner(state.store, data)
+        except ValueError as exc:
+            raise ClientException(detail=str(exc)) from exc
         return PartnerCreated(partner=partner_view(partner), token_a=token_a)
 
-    @delete("/{partner_id:str}", status_code=204, sync_to_thread=False)
-    async def remove_partner(self, request: Request[Any, Any, Any], partner_id: str) -> None:
+    @delete("/{partner_id:str}", status_code=204)
+    async def remove_partner(self, request: Request[Any, Any, Any]) -> None:
         """Remove a partner record; its token stops working."""
+        partner_id = request.path_params["partner_id"]
         state: GatewayState = request.app.state.gateway
         if not await state.store.remove_partner(partner_id):
             raise NotFoundException(detail=f"No partner {partner_id}")

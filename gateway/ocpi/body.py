@@ -44,6 +44,10 @@ def decode_body(body: bytes, kind: type[T], *, validation_http_status: int = 200
     try:
         return decoder.decode(body)  # type: ignore[return-value]
     except msgspec.ValidationError as exc:
+        try:  # a type error may be found before the JSON is seen to be broken: tell the two apart
+            msgspec.json.decode(body)
+        except msgspec.DecodeError as syntax:
+            raise invalid_json(str(syntax)) from None
         raise invalid_content(str(exc), validation_http_status) from None
     except msgspec.DecodeError as exc:
         if not body.strip():

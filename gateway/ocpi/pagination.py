@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
     from litestar import Request, Response
 
+    from gateway.state import GatewayState
     from gateway.store.base import ObjectPage
 
-__all__ = ("PageQuery", "page_headers", "paginated_response", "parse_page_query")
+__all__ = ("PageQuery", "list_objects_response", "page_headers", "paginated_response", "parse_page_query")
 
 _PAGING_PARAMS = frozenset(("offset", "limit"))
 
@@ -40,6 +41,11 @@ class PageQuery(msgspec.Struct, frozen=True, kw_only=True):
     date_to: datetime | None = None
 
 
+def _bad_query(message: str) -> OcpiError:
+    """A malformed query parameter: HTTP 400 with OCPI 2001 (the query is not a body the OCPI layer reads)."""
+    return OcpiError(OcpiStatus.INVALID_PARAMETERS, message, http_status=400)
+
+
 def _int_param(params: Mapping[str, str], name: str) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
@@ -47,9 +53,9 @@ def _int_param(params: Mapping[str, str], name: str) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise OcpiError(OcpiStatus.INVALID_PARAMETERS, f"Query parameter '{name}' must be an integer") from None
+        raise _bad_query(f"Query parameter '{name}' must be an integer") from None
     if value < 0:
-        raise OcpiError(OcpiStatus.INVALID_PARAMETERS, f"Query parameter '{name}' must not be negative")
+        raise _bad_query(f"Query parameter '{name}' must not be negative")
     return value
 
 
@@ -60,9 +66,7 @@ def _date_param(params: Mapping[str, str], name: str) -> datetime | None:
     try:
         return utc(msgspec.json.decode(msgspec.json.encode(raw.replace(" ", "+")), type=datetime))
     except (msgspec.ValidationError, ValueError):
-        raise OcpiError(
-            OcpiStatus.INVALID_PARAMETERS, f"Query parameter '{name}' must be an OCPI DateTime (UTC)"
-        ) from None
+        raise _bad_query(f"Query parameter '{name}' must be an OCPI DateTime (UTC)") from None
 
 
 def parse_page_query(params: Mapping[str, str], max_limit: int) -> PageQuery:
@@ -76,7 +80,7 @@ def parse_page_query(params: Mapping[str, str], max_limit: int) -> PageQuery:
     date_from = _date_param(params, "date_from")
     date_to = _date_param(params, "date_to")
     if date_from is not None and date_to is not None and date_from >= date_to:
-        raise OcpiError(OcpiStatus.INVALID_PARAMETERS, "date_from must be before date_to")
+        raise _bad_query("date_from must be before date_to")
     return PageQuery(
         offset=offset,
         limit=max_limit if limit is None else min(limit, max_limit),
@@ -102,9 +106,33 @@ def page_headers(
 
 
 def paginated_response(
-    request: Request[Any, Any, Any], public_url: str, query: PageQuery, page: ObjectPage, max_limit: int
+    request: Request[Any, Any, Any], base_url: str, query: PageQuery, page: ObjectPage, max_limit: int
 ) -> Response[bytes]:
-    """An OCPI list answer: the page's stored JSON objects as ``data`` and the pagination headers."""
-    base_url = public_url.rstrip("/") + request.url.path
+    """An OCPI list answer: the page's stored JSON objects as ``data`` and the pagination headers.
+
+    ``base_url`` is our public base URL (``Settings.base_url``); the request path is appended to it.
+    """
+    base_url = base_url.rstrip("/") + request.url.path
     headers = page_headers(base_url, request.query_params, query, page.total, len(page.items), max_limit)
     return ocpi_response([msgspec.Raw(item.data) for item in page.items], headers=headers)
+
+
+async def list_objects_response(
+    request: Request[Any, Any, Any], state: GatewayState, kind: str, *, owner: tuple[str, str] | None = None
+) -> Response[bytes]:
+    """The whole paginated GET of a Sender list: parse paging, read one page of ``kind``, answer.
+
+    Raises:
+        OcpiError: 2001 for malformed paging parameters.
+    """
+    settings = state.settings
+    query = parse_page_query(request.query_params, settings.max_page_limit)
+    page = await state.store.list_objects(
+        kind,
+        owner=owner,
+        date_from=query.date_from,
+        date_to=query.date_to,
+        offset=query.offset,
+        limit=query.limit,
+    )
+    return paginated_response(request, settings.base_url, query, page, settings.max_page_limit)

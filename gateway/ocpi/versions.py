@@ -41,16 +41,17 @@ class VersionsController(Controller):
 
     path = "/ocpi"
 
-    @get("/versions", sync_to_thread=False)
+    @get("/versions")
     async def versions(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Version information."""
         state: GatewayState = request.app.state.gateway
         await state.partners.authenticate(request.headers.get("authorization"), registration_allowed=True)
         return ocpi_response(state.version_list)
 
-    @get("/{version:str}", sync_to_thread=False)
-    async def details(self, request: Request[Any, Any, Any], version: str) -> Response[bytes]:
+    @get("/{version:str}")
+    async def details(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Version details of one version."""
+        version = request.path_params["version"]
         state: GatewayState = request.app.state.gateway
         await state.partners.authenticate(request.headers.get("authorization"), registration_allowed=True)
         if version != OCPI_VERSION:

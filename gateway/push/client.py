@@ -42,7 +42,7 @@ class PartnerReply(msgspec.Struct, frozen=True, kw_only=True):
 class _LenientEnvelope(msgspec.Struct, kw_only=True):
     status_code: int
     status_message: str | None = None
-    data: msgspec.Raw | None = None
+    data: msgspec.Raw = msgspec.Raw(b"")  # absent and null both mean no data
 
 
 class PartnerClient:
@@ -106,7 +106,7 @@ class PartnerClient:
             http_status=response.status_code,
             ocpi_status=envelope.status_code,
             message=envelope.status_message,
-            data=envelope.data,
+            data=envelope.data if bytes(envelope.data) not in (b"", b"null") else None,
             headers=dict(response.headers),
         )
 

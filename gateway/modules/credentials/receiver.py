@@ -35,13 +35,13 @@ class CredentialsController(Controller):
 
     path = f"/ocpi/{OCPI_VERSION}/credentials"
 
-    @get(sync_to_thread=False)
+    @get()
     async def read(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Our credentials for this partner: the token it uses now, our versions URL, our roles."""
         state, partner = await _caller(request)
         return ocpi_response(our_credentials(state.settings, partner.token_in))
 
-    @post(status_code=200, sync_to_thread=False)
+    @post(status_code=200)
     async def register(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Registration with token A: fetch the partner with its token B, answer with token C."""
         state, partner = await _caller(request)
@@ -49,7 +49,7 @@ class CredentialsController(Controller):
             raise MethodNotAllowedError("Already registered: use PUT to update, or DELETE first")
         return await self._accept(request, state, partner)
 
-    @put(sync_to_thread=False)
+    @put()
     async def update(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Update: re-fetch the partner's versions and details, keep its new token, rotate ours."""
         state, partner = await _caller(request)
@@ -57,7 +57,7 @@ class CredentialsController(Controller):
             raise MethodNotAllowedError("Not registered: use POST to register")
         return await self._accept(request, state, partner)
 
-    @delete(status_code=200, sync_to_thread=False)
+    @delete(status_code=200)
     async def remove(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Unregister: the partner's token stops opening anything."""
         state, partner = await _caller(request)
