@@ -111,7 +111,7 @@ def clean_redis(redis_url: str) -> str:
     return redis_url
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Store]:
     """A factory of unopened stores of one backend that all share the same data (file or Redis database)."""
     if request.param == "sqlite":

@@ -1,0 +1,416 @@
+"""The Redis store, for many workers and hosts sharing one data set (Redis 7.x or Valkey).
+
+Key layout (``P`` is the prefix, ``ocpi`` by default; ``{...}`` is the Redis Cluster hash tag):
+
+- ``P:{CC*PID}:obj:KIND:ID``: one object, a string of 8 bytes of ``last_updated`` (signed big-endian
+  microseconds since the epoch, UTC) followed by the object's JSON;
+- ``P:{CC*PID}:idx:KIND``: sorted set of one owner's objects, score ``last_updated`` in microseconds,
+  member the id (UTF-8). Same-score members sort by bytes, which gives the id order;
+- ``P:{all:KIND}:idx``: sorted set of a kind's objects of every owner (its own slot), member the owner and
+  id encoded so that byte order is the (country code, party id, id) order (see :func:`_global_member`);
+- ``P:{partners}:partner:ID``: a partner record as JSON; ``P:{partners}:token:HEX``: the partner id under
+  the SHA-256 of its ``token_in``; ``P:{partners}:order``: partner ids by creation time. All in one slot so
+  that a partner and its token index change in one transaction;
+- ``P:exp:NAMESPACE:KEY``: a value with an expiry (``SET ... PX``), deleted by Redis itself.
+
+Scores are exact: microsecond timestamps stay below 2**53 (see :data:`gateway.store._codec.MAX_MICROS`),
+so a double holds them without rounding. Lists find the rank of ``date_from`` with ``ZCOUNT`` and take the
+page with a rank-based ``ZRANGE``, both O(log N), in one server-side script, so deep pages stay fast.
+
+Writes of an object and its two index entries go in one ``MULTI``/``EXEC`` transaction. That works on a
+single Redis server (and on Valkey); in a Redis Cluster the global index lives in another slot, so a
+cluster deployment would need those writes split, which this backend does not do yet.
+
+Durability: a write is acknowledged when the server has applied it, and it is exactly as durable as the
+server's persistence setting. Run Redis with ``appendonly yes`` and ``appendfsync always`` for an fsync
+before every acknowledgement, or ``appendfsync everysec`` to risk at most about one second of writes on a
+power loss. With persistence off, a restart loses everything.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from gateway.store._codec import (
+    check_page,
+    decode_partner,
+    encode_partner,
+    from_micros,
+    to_micros,
+    token_digest,
+    token_matches,
+)
+from gateway.store.base import ObjectKey, ObjectPage, Partner, StoredObject
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+    from datetime import datetime
+
+    from redis.asyncio.client import Pipeline
+
+__all__ = ("RedisStore",)
+
+PUT_CHUNK = 1000
+"""Objects per ``MULTI``/``EXEC`` in :meth:`RedisStore.put_objects`: big enough to amortise round trips,
+small enough not to stall the server for long."""
+
+WATCH_RETRIES = 100
+"""How often an optimistic partner transaction is retried when another client changed a watched key."""
+
+_TIME = struct.Struct(">q")
+_SEPARATOR = b"\x00\x01"
+_ESCAPED_NUL = b"\x00\xff"
+
+# One page of an index, atomically: KEYS[1] the sorted set; ARGV: min score, max score, exclusive upper
+# bound of the scores below the range ("" when the range starts at -inf), offset, limit.
+# Returns {total, member...}.
+_PAGE_SCRIPT = """
+local total = redis.call('ZCOUNT', KEYS[1], ARGV[1], ARGV[2])
+local offset = tonumber(ARGV[4])
+local count = math.min(tonumber(ARGV[5]), total - offset)
+if count <= 0 then return {total} end
+local below = 0
+if ARGV[3] ~= '' then below = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[3]) end
+local start = below + offset
+local page = redis.call('ZRANGE', KEYS[1], start, start + count - 1)
+table.insert(page, 1, total)
+return page
+"""
+
+
+def _escape(part: str) -> bytes:
+    return part.encode().replace(b"\x00", _ESCAPED_NUL)
+
+
+def _global_member(key: ObjectKey) -> bytes:
+    """Encode an object's owner and id so that byte order equals (country code, party id, id) order.
+
+    The parts are joined by ``00 01`` after each ``00`` inside a part became ``00 ff``: a shorter part then
+    sorts before any longer part it is a prefix of, just like tuples of strings compare.
+    """
+    return _SEPARATOR.join((_escape(key.country_code), _escape(key.party_id), _escape(key.id)))
+
+
+def _parse_global_member(member: bytes) -> ObjectKey:
+    country_code, party_id, object_id = (
+        part.replace(_ESCAPED_NUL, b"\x00").decode() for part in member.split(_SEPARATOR)
+    )
+    return ObjectKey(country_code, party_id, object_id)
+
+
+def _check_name(value: str, forbidden: str, what: str) -> None:
+    if any(char in value for char in forbidden):
+        raise ValueError(f"{what} {value!r} must not contain any of {forbidden!r}")
+
+
+def _encode_value(obj: StoredObject) -> tuple[int, bytes]:
+    micros = to_micros(obj.last_updated)
+    return micros, _TIME.pack(micros) + obj.data
+
+
+def _decode_value(key: ObjectKey, value: bytes) -> StoredObject:
+    (micros,) = _TIME.unpack_from(value)
+    return StoredObject(key=key, last_updated=from_micros(micros), data=value[_TIME.size :])
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+class RedisStore:
+    """The :class:`~gateway.store.base.Store` on a Redis server, through redis-py's asyncio client."""
+
+    def __init__(self, url: str, *, prefix: str = "ocpi") -> None:
+        """Prepare a store on the server ``url`` names; nothing connects until :meth:`open`."""
+        self.url = url
+        self.prefix = prefix
+        self._client: aioredis.Redis | None = None
+        self._page: Any = None
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStore:
+        """Build a store from ``redis://HOST:PORT/DB``, ``rediss://...`` or ``unix://PATH?db=N``."""
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"Redis store URL must look like redis://HOST:PORT/DB, got {url!r}")
+        return cls(url)
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.url!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Connect and check that the server answers. Idempotent."""
+        if self._client is not None:
+            return
+        client = aioredis.Redis.from_url(self.url, decode_responses=False)
+        try:
+            await client.ping()
+        except BaseException:
+            await client.aclose()
+            raise
+        self._client = client
+        self._page = client.register_script(_PAGE_SCRIPT)
+
+    async def close(self) -> None:
+        """Close the connection pool. The store can be opened again."""
+        client, self._client, self._page = self._client, None, None
+        if client is not None:
+            await client.aclose()
+
+    # -- keys ------------------------------------------------------------------------------------
+    def _owner_tag(self, country_code: str, party_id: str) -> str:
+        _check_name(country_code, "*{}", "Country code")
+        _check_name(party_id, "*{}", "Party id")
+        return f"{self.prefix}:{{{country_code}*{party_id}}}"
+
+    def _object_key(self, kind: str, key: ObjectKey) -> str:
+        return f"{self._owner_tag(key.country_code, key.party_id)}:obj:{kind}:{key.id}"
+
+    def _owner_index(self, kind: str, country_code: str, party_id: str) -> str:
+        return f"{self._owner_tag(country_code, party_id)}:idx:{kind}"
+
+    def _global_index(self, kind: str) -> str:
+        _check_name(kind, ":{}", "Kind")
+        return f"{self.prefix}:{{all:{kind}}}:idx"
+
+    def _partner_key(self, partner_id: str) -> str:
+        return f"{self.prefix}:{{partners}}:partner:{partner_id}"
+
+    def _token_key(self, token: str) -> str:
+        return f"{self.prefix}:{{partners}}:token:{token_digest(token).hex()}"
+
+    def _partner_order(self) -> str:
+        return f"{self.prefix}:{{partners}}:order"
+
+    def _expiring_key(self, namespace: str, key: str) -> str:
+        _check_name(namespace, ":", "Namespace")
+        return f"{self.prefix}:exp:{namespace}:{key}"
+
+    @property
+    def _redis(self) -> aioredis.Redis:
+        if self._client is None:
+            raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
+        return self._client
+
+    # -- partners --------------------------------------------------------------------------------
+    async def add_partner(self, partner: Partner) -> None:
+        """Store a new partner and index its token in one transaction.
+
+        Raises:
+            ValueError: The id or the ``token_in`` is already used.
+        """
+        partner_key, token_key = self._partner_key(partner.id), self._token_key(partner.token_in)
+
+        async def write(pipe: Pipeline) -> bool:
+            if await pipe.exists(partner_key):
+                raise ValueError(f"Partner `{partner.id}` already exists")
+            if await pipe.exists(token_key):
+                raise ValueError(f"The token_in of partner `{partner.id}` is already used by another partner")
+            pipe.multi()
+            self._queue_partner(pipe, partner)
+            return True
+
+        await self._watched((partner_key, token_key), write)
+
+    async def save_partner(self, partner: Partner) -> None:
+        """Replace a stored partner and move its token index entry, in one transaction.
+
+        Raises:
+            KeyError: No partner has this id.
+            ValueError: The new ``token_in`` belongs to another partner.
+        """
+        partner_key, token_key = self._partner_key(partner.id), self._token_key(partner.token_in)
+
+        async def write(pipe: Pipeline) -> bool:
+            old_data = await pipe.get(partner_key)
+            if old_data is None:
+                raise KeyError(partner.id)
+            holder = await pipe.get(token_key)
+            if holder is not None and holder.decode() != partner.id:
+                raise ValueError(f"The token_in of partner `{partner.id}` is already used by another partner")
+            old_token_key = self._token_key(decode_partner(old_data).token_in)
+            pipe.multi()
+            if old_token_key != token_key:
+                pipe.delete(old_token_key)
+            self._queue_partner(pipe, partner)
+            return True
+
+        await self._watched((partner_key, token_key), write)
+
+    async def get_partner(self, partner_id: str) -> Partner | None:
+        """Return the partner with this id, or ``None``."""
+        data = await self._redis.get(self._partner_key(partner_id))
+        return None if data is None else decode_partner(data)
+
+    async def find_partner_by_token(self, token: str) -> Partner | None:
+        """Return the partner whose ``token_in`` equals ``token`` (compared in constant time), or ``None``."""
+        partner_id = await self._redis.get(self._token_key(token))
+        if partner_id is None:
+            return None
+        partner = await self.get_partner(partner_id.decode())
+        return partner if partner is not None and token_matches(partner, token) else None
+
+    async def list_partners(self) -> list[Partner]:
+        """Every partner, oldest first (ties by id)."""
+        ids = await self._redis.zrange(self._partner_order(), 0, -1)
+        if not ids:
+            return []
+        records = await self._redis.mget([self._partner_key(i.decode()) for i in ids])
+        return [decode_partner(data) for data in records if data is not None]
+
+    async def remove_partner(self, partner_id: str) -> bool:
+        """Delete a partner record and its token index entry; ``False`` when it did not exist."""
+        partner_key = self._partner_key(partner_id)
+        removed = False
+
+        async def write(pipe: Pipeline) -> bool:
+            nonlocal removed
+            data = await pipe.get(partner_key)
+            removed = data is not None
+            if data is None:
+                return False
+            pipe.multi()
+            pipe.delete(partner_key, self._token_key(decode_partner(data).token_in))
+            pipe.zrem(self._partner_order(), partner_id)
+            return True
+
+        await self._watched((partner_key,), write)
+        return removed
+
+    def _queue_partner(self, pipe: Pipeline, partner: Partner) -> None:
+        pipe.set(self._partner_key(partner.id), encode_partner(partner))
+        pipe.set(self._token_key(partner.token_in), partner.id)
+        pipe.zadd(self._partner_order(), {partner.id: to_micros(partner.created)})
+
+    async def _watched(self, keys: Sequence[str], write: Callable[[Pipeline], Awaitable[bool]]) -> None:
+        """Run an optimistic transaction: ``write`` reads under WATCH, calls ``multi()`` and queues writes.
+
+        ``write`` returns ``False`` when there is nothing to write. It runs again when another client
+        changed a watched key before ``EXEC``.
+        """
+        for _ in range(WATCH_RETRIES):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                await pipe.watch(*keys)
+                if not await write(pipe):
+                    return
+                try:
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                return
+        raise RuntimeError(f"Partner keys {list(keys)} kept changing during {WATCH_RETRIES} attempts")
+
+    # -- OCPI objects ----------------------------------------------------------------------------
+    async def put_object(self, kind: str, obj: StoredObject) -> bool:
+        """Create or replace one object with its index entries; ``True`` when it was created."""
+        return await self.put_objects(kind, [obj]) == 1
+
+    async def put_objects(self, kind: str, objects: Sequence[StoredObject]) -> int:
+        """Create or replace many objects, ``PUT_CHUNK`` per transaction; returns how many were new.
+
+        A key repeated in ``objects`` counts once, and its last occurrence wins. Each chunk is atomic; a
+        failure part-way leaves the earlier chunks stored (each one complete, with its index entries).
+        """
+        latest = {obj.key: obj for obj in objects}
+        created = 0
+        for chunk in _chunks(list(latest.values()), PUT_CHUNK):
+            created += await self._put_chunk(kind, chunk)
+        return created
+
+    async def _put_chunk(self, kind: str, chunk: list[StoredObject]) -> int:
+        values: dict[tuple[str, str], dict[str, bytes]] = defaultdict(dict)
+        scores: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        everyone: dict[bytes, int] = {}
+        for obj in chunk:
+            owner = (obj.key.country_code, obj.key.party_id)
+            micros, value = _encode_value(obj)
+            values[owner][self._object_key(kind, obj.key)] = value
+            scores[owner][obj.key.id] = micros
+            everyone[_global_member(obj.key)] = micros
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for owner, owner_values in values.items():
+                pipe.mset(owner_values)
+                pipe.zadd(self._owner_index(kind, *owner), scores[owner])
+            pipe.zadd(self._global_index(kind), everyone)
+            replies = await pipe.execute()
+        return sum(replies[1:-1:2])  # the owners' ZADD replies: members that were new
+
+    async def get_object(self, kind: str, key: ObjectKey) -> StoredObject | None:
+        """Return one object, or ``None``."""
+        value = await self._redis.get(self._object_key(kind, key))
+        return None if value is None else _decode_value(key, value)
+
+    async def delete_object(self, kind: str, key: ObjectKey) -> bool:
+        """Delete one object with its index entries; ``False`` when it did not exist."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._object_key(kind, key))
+            pipe.zrem(self._owner_index(kind, key.country_code, key.party_id), key.id)
+            pipe.zrem(self._global_index(kind), _global_member(key))
+            deleted, _, _ = await pipe.execute()
+        return bool(deleted)
+
+    async def list_objects(
+        self,
+        kind: str,
+        *,
+        owner: tuple[str, str] | None = None,
+        date_from: datetime | None = None,
+        date_to: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> ObjectPage:
+        """One page in the stable order, found by rank in the owner's or the kind's sorted set.
+
+        ``total`` and the page's keys come from one atomic script. An object deleted between that and
+        the fetch of its value is left out of the page.
+
+        Raises:
+            ValueError: ``offset`` or ``limit`` is negative, or a date is naive.
+        """
+        check_page(offset, limit)
+        index = self._global_index(kind) if owner is None else self._owner_index(kind, *owner)
+        low = "-inf" if date_from is None else str(to_micros(date_from))
+        high = "+inf" if date_to is None else f"({to_micros(date_to)}"
+        below = "" if date_from is None else f"({to_micros(date_from)}"
+        reply = await self._page(keys=[index], args=[low, high, below, offset, limit])
+        total, members = int(reply[0]), reply[1:]
+        if owner is None:
+            keys = [_parse_global_member(member) for member in members]
+        else:
+            keys = [ObjectKey(owner[0], owner[1], member.decode()) for member in members]
+        return ObjectPage(total=total, items=await self._fetch(kind, keys))
+
+    async def _fetch(self, kind: str, keys: list[ObjectKey]) -> list[StoredObject]:
+        """The objects under ``keys``, in that order, skipping any that vanished meanwhile."""
+        if not keys:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.get(self._object_key(kind, key))
+            values = await pipe.execute()
+        return [_decode_value(key, value) for key, value in zip(keys, values, strict=True) if value is not None]
+
+    async def count_objects(self, kind: str, *, owner: tuple[str, str] | None = None) -> int:
+        """How many objects of a kind (of one owner) are stored."""
+        index = self._global_index(kind) if owner is None else self._owner_index(kind, *owner)
+        return int(await self._redis.zcard(index))
+
+    # -- short-lived values ----------------------------------------------------------------------
+    async def put_expiring(self, namespace: str, key: str, value: bytes, ttl_seconds: float) -> None:
+        """Store a value that Redis deletes after ``ttl_seconds`` (rounded up to a millisecond)."""
+        redis_key = self._expiring_key(namespace, key)
+        if ttl_seconds <= 0:
+            await self._redis.delete(redis_key)
+            return
+        await self._redis.set(redis_key, value, px=max(1, math.ceil(ttl_seconds * 1000)))
+
+    async def get_expiring(self, namespace: str, key: str) -> bytes | None:
+        """Return a value stored with :meth:`put_expiring` that has not expired, or ``None``."""
+        value: bytes | None = await self._redis.get(self._expiring_key(namespace, key))
+        return value

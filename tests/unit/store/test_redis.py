@@ -1,0 +1,97 @@
+"""What only the Redis backend promises: its key layout (Cluster hash tags) and exact scores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.store._codec import to_micros
+from gateway.store.base import ObjectKey, Partner, PartnerRole, StoredObject
+from gateway.store.redis import RedisStore
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+pytestmark = pytest.mark.redis
+
+MOMENT = datetime(2024, 5, 1, 12, 0, 0, 123457, tzinfo=UTC)
+
+
+@pytest.fixture
+async def redis_store(clean_redis: str) -> AsyncIterator[RedisStore]:
+    """An opened RedisStore on an empty database."""
+    store = RedisStore.from_url(clean_redis)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def raw(clean_redis: str) -> AsyncIterator[aioredis.Redis]:
+    """A plain client on the same database, to look at the keys the store wrote."""
+    client = aioredis.Redis.from_url(clean_redis)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def test_redis_object_keys_carry_the_owner_hash_tag(redis_store: RedisStore, raw: aioredis.Redis) -> None:
+    obj = StoredObject(key=ObjectKey("NL", "ABC", "RFID:01"), last_updated=MOMENT, data=b"{}")
+    await redis_store.put_object("tokens", obj)
+    assert set(await raw.keys("*")) == {
+        b"ocpi:{NL*ABC}:obj:tokens:RFID:01",
+        b"ocpi:{NL*ABC}:idx:tokens",
+        b"ocpi:{all:tokens}:idx",
+    }
+
+
+async def test_redis_scores_are_exact_microseconds(redis_store: RedisStore, raw: aioredis.Redis) -> None:
+    late = datetime(2200, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    await redis_store.put_objects(
+        "tokens",
+        [
+            StoredObject(key=ObjectKey("NL", "ABC", "a"), last_updated=MOMENT, data=b"{}"),
+            StoredObject(key=ObjectKey("NL", "ABC", "b"), last_updated=late, data=b"{}"),
+        ],
+    )
+    assert await raw.zscore("ocpi:{NL*ABC}:idx:tokens", "a") == to_micros(MOMENT)
+    assert await raw.zscore("ocpi:{NL*ABC}:idx:tokens", "b") == to_micros(late)
+    page = await redis_store.list_objects("tokens", date_from=late)
+    assert [o.last_updated for o in page.items] == [late]
+
+
+async def test_redis_partner_keys_share_one_slot_and_hide_the_token(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    partner = Partner(
+        id="p1",
+        roles=(PartnerRole(country_code="NL", party_id="ABC", role="EMSP"),),
+        state="REGISTERED",
+        token_in="very-secret",
+        created=MOMENT,
+        last_updated=MOMENT,
+    )
+    await redis_store.add_partner(partner)
+    names = [name.decode() for name in await raw.keys("*")]
+    assert len(names) == 3
+    assert all(name.startswith("ocpi:{partners}:") for name in names)
+    assert not any("very-secret" in name for name in names)
+
+
+async def test_redis_rejects_names_that_would_break_the_key_layout(redis_store: RedisStore) -> None:
+    obj = StoredObject(key=ObjectKey("NL", "A*B", "x"), last_updated=MOMENT, data=b"{}")
+    with pytest.raises(ValueError, match="Party id"):
+        await redis_store.put_object("tokens", obj)
+    with pytest.raises(ValueError, match="Kind"):
+        await redis_store.count_objects("to:kens")
+
+
+def test_redis_from_url_rejects_other_schemes() -> None:
+    with pytest.raises(ValueError, match="redis://"):
+        RedisStore.from_url("http://127.0.0.1:6379/0")

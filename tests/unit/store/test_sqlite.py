@@ -1,0 +1,73 @@
+"""What only the SQLite backend promises: URLs, the file's durability settings and the schema version."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+import pytest
+
+from gateway.store import create_store
+from gateway.store.sqlite import SCHEMA_VERSION, SqliteStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def test_sqlite_from_url_relative_and_absolute() -> None:
+    assert str(SqliteStore.from_url("sqlite:///data/gw.sqlite3").path) == "data/gw.sqlite3"
+    assert str(SqliteStore.from_url("sqlite:////var/lib/gw.sqlite3").path) == "/var/lib/gw.sqlite3"
+    assert isinstance(create_store("sqlite:///x.sqlite3"), SqliteStore)
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite://host/x"])
+def test_sqlite_from_url_rejects_urls_without_a_path(url: str) -> None:
+    with pytest.raises(ValueError, match="sqlite:///PATH"):
+        SqliteStore.from_url(url)
+
+
+async def test_sqlite_open_creates_directory_wal_file_and_schema(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "gw.sqlite3"
+    store = SqliteStore(path)
+    await store.open()
+    await store.close()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone() == (SCHEMA_VERSION,)
+    finally:
+        conn.close()
+
+
+async def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
+    path = tmp_path / "gw.sqlite3"
+    store = SqliteStore(path)
+    await store.open()
+    await store.close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION + 1,))
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        await store.open()
+    with pytest.raises(RuntimeError, match="not open"):
+        await store.count_objects("tokens")
+
+
+async def test_sqlite_methods_need_open(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "gw.sqlite3")
+    with pytest.raises(RuntimeError, match="not open"):
+        await store.get_partner("p1")
+    with pytest.raises(RuntimeError, match="not open"):
+        await store.put_expiring("ns", "k", b"v", 1)
+
+
+async def test_sqlite_writes_fsync_on_commit(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "gw.sqlite3")
+    await store.open()
+    try:
+        # The durability promise lives on the write connection, which only the write thread touches.
+        mode = await store._write(lambda: store._conn().execute("PRAGMA synchronous").fetchone())
+        assert mode == (2,)  # FULL
+    finally:
+        await store.close()
