@@ -9,7 +9,7 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help install build-dev build-prod serve test test-rust test-python redis bench bench-quick bench-load lint format
+.PHONY: help install build-dev build-prod serve test test-rust test-python tools bench bench-quick lint format
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -30,22 +30,24 @@ build-prod: install ## release build of the extension into .venv (what serve, te
 serve: build-prod ## run the gateway on 127.0.0.1:8000 with the embedded SQLite store
 	$(BIN)/ocpi-gateway serve
 
-redis: ## make sure redis-server is installed (Debian package), for the Redis-backed tests
-	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
-	@command -v redis-server >/dev/null
+tools: ## make sure redis-server (Redis-backed tests) and wrk (load benchmarks) are installed, from Debian
+	@if ! command -v redis-server >/dev/null || ! command -v wrk >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server wrk >/dev/null; fi
+	@command -v redis-server >/dev/null && command -v wrk >/dev/null
 
 test-rust: ## Rust unit tests of the domain code
 	cargo test --workspace --quiet
 
-test-python: build-prod redis ## Python tests (unit, API, real Redis, end-to-end) and every benchmark once, untimed
+test-python: build-prod tools ## Python tests (unit, API, real Redis, end-to-end) and every benchmark once, untimed
 	$(BIN)/python -m pytest -q
 
 test: test-rust test-python ## everything: Rust and Python tests, benchmarks in quick mode
 
-bench: build-prod redis ## timed micro benchmarks and load benchmarks; prints tables of ratios
+bench: build-prod tools ## timed micro benchmarks and load benchmarks; prints tables of ratios
 	$(BIN)/python -m benchmarks run
 
-bench-quick: build-prod redis ## every benchmark once with tiny sizes (what CI runs)
+bench-quick: build-prod tools ## every benchmark once with tiny sizes (what CI runs)
 	$(BIN)/python -m benchmarks run --quick
 
 lint: install ## ruff, mypy and clippy

@@ -56,14 +56,15 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(fields, default=str)
 
 
-def configure_logging(level: str) -> None:
-    """Structured logs on stderr for the gateway's loggers; request logs at INFO."""
+def configure_logging(level: str, *, access_log: bool = False) -> None:
+    """Structured logs on stderr for the gateway's loggers; one line per request only with ``access_log``."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLogFormatter())
     root = logging.getLogger("gateway")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    logging.getLogger("gateway.access").setLevel(logging.INFO if access_log else logging.WARNING)
 
 
 def _envelope(status: int, message: str, http_status: int) -> Response[bytes]:
@@ -162,5 +163,5 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
 def create_app_from_env() -> Litestar:
     """Factory for Granian workers: settings from the environment, logging configured."""
     settings = Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, access_log=settings.access_log)
     return create_app(settings)

@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     _identity_options(serve)
     _option(serve, "--api-key", "OCPI_API_KEY", "key of the back-office API (/api/..., Authorization: Bearer KEY)")
     _option(serve, "--log-level", "OCPI_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR")
+    _option(serve, "--access-log", "OCPI_ACCESS_LOG", "log one structured line per request", action="store_true")
 
     partners = commands.add_parser("partners", help="manage partner platforms").add_subparsers(
         dest="partners_command", required=True, metavar="ACTION"
@@ -126,6 +127,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         name: getattr(args, name, None)
         for name in ("host", "port", "workers", "store", "public_url", "api_key", "log_level")
     }
+    if getattr(args, "access_log", False):
+        changes["access_log"] = True
     if hasattr(args, "own_role"):
         codes, parties, roles = (_repeated(args, n) for n in ("own_country_code", "own_party_id", "own_role"))
         if codes or parties or roles or args.business_name:
@@ -160,6 +163,7 @@ def _settings_env(settings: Settings) -> dict[str, str]:
         for name in ("host", "port", "workers", "store", "max_page_limit", "partner_timeout",
                      "log_level", "validation_http_status")
     }
+    env["OCPI_ACCESS_LOG"] = "1" if settings.access_log else "0"
     if settings.api_key:
         env["OCPI_API_KEY"] = settings.api_key
     if settings.public_url:

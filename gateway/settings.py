@@ -59,6 +59,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds to wait for a partner during the credentials handshake and other configuration calls."""
     log_level: str = "INFO"
     """Python logging level name."""
+    access_log: bool = False
+    """Log one structured line per request (method, path, status, ids, duration; never headers or bodies)."""
     validation_http_status: int = 200
     """HTTP status of an OCPI 2001 answer to valid JSON with rejected content: 200 as the spec says, or 400."""
 
@@ -103,6 +105,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("partner_timeout", float),
             ("log_level", str),
             ("validation_http_status", int),
+            ("access_log", _flag),
         ):
             raw = env.get(f"OCPI_{name.upper()}")
             if raw is None or raw == "":
@@ -134,6 +137,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise SettingsError(f"public_url must be an http(s) URL, got {self.public_url!r}")
         return self
+
+
+def _flag(raw: str) -> bool:
+    """A boolean environment variable: 1/true/yes/on or 0/false/no/off."""
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def _split(raw: str | None) -> list[str]:

@@ -85,7 +85,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server on a free loopback port for the whole session; yields ``redis://127.0.0.1:N/0``."""
     executable = shutil.which("redis-server")
     if executable is None:
-        pytest.fail("redis-server is not on PATH: run `make redis` to install it", pytrace=False)
+        pytest.fail("redis-server is not on PATH: run `make tools` to install it", pytrace=False)
     workdir = tmp_path_factory.mktemp("redis")
     for attempt in range(3):
         try:
