@@ -36,7 +36,7 @@ tools: ## make sure redis-server (Redis-backed tests) and wrk (load benchmarks) 
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server wrk >/dev/null; fi
 	@command -v redis-server >/dev/null && command -v wrk >/dev/null
 
-test-rust: ## Rust unit tests of the domain code
+test-rust: install ## Rust unit tests of the domain code
 	cargo test --workspace --quiet
 
 test-python: build-prod tools ## Python tests (unit, API, real Redis, end-to-end) and every benchmark once, untimed
