@@ -104,7 +104,7 @@ fn price_out(tariff: Option<&Tariff>, usage: Usage, bytes: &[u8], tz: Option<&st
         last.and_then(|t| t.min_price),
         last.and_then(|t| t.max_price),
     );
-    let seconds = |kind, billed| output::hours(output::quantity(&lines, kind, billed));
+    let billed_hours = |kind| output::hours(output::billed(&lines, kind));
     let time_s: i64 = timeline.periods.iter().map(|p| p.time_s).sum();
     let parking_s: i64 = timeline.periods.iter().map(|p| p.parking_s).sum();
     let reservation_s: i64 = timeline.periods.iter().map(|p| p.reservation_s).sum();
@@ -129,10 +129,10 @@ fn price_out(tariff: Option<&Tariff>, usage: Usage, bytes: &[u8], tz: Option<&st
         total_charging_time: output::hours(time_s.into()),
         total_parking_time: output::hours(parking_s.into()),
         total_reservation_time: output::hours(reservation_s.into()),
-        billed_energy: money::fmt4(output::quantity(&lines, Kind::Energy, true)),
-        billed_time: seconds(Kind::Time, true),
-        billed_parking_time: seconds(Kind::Parking, true),
-        billed_reservation_time: seconds(Kind::Reservation, true),
+        billed_energy: money::fmt4(output::billed(&lines, Kind::Energy)),
+        billed_time: billed_hours(Kind::Time),
+        billed_parking_time: billed_hours(Kind::Parking),
+        billed_reservation_time: billed_hours(Kind::Reservation),
         min_price_applied: min_applied,
         max_price_applied: max_applied,
         periods: output::periods(&timeline, &lines, &ids),

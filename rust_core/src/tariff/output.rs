@@ -153,13 +153,9 @@ pub(crate) fn hours(seconds: Decimal) -> String {
     fmt4(seconds / SECONDS_PER_HOUR)
 }
 
-/// Sum of `kind`'s measured (or billed) quantity over the lines.
-pub(crate) fn quantity(lines: &[Line], kind: Kind, billed: bool) -> Decimal {
-    lines
-        .iter()
-        .filter(|l| l.kind == kind)
-        .map(|l| if billed { l.billed() } else { l.quantity })
-        .sum()
+/// Sum of `kind`'s billed quantity: priced lines only, step_size extra included.
+pub(crate) fn billed(lines: &[Line], kind: Kind) -> Decimal {
+    lines.iter().filter(|l| l.kind == kind && l.component.is_some()).map(Line::billed).sum()
 }
 
 /// The per-period breakdown.
