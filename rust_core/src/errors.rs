@@ -66,7 +66,7 @@ create_exception!(
 );
 create_exception!(
     _core,
-    PricingException,
+    PricingError,
     CoreException,
     "A tariff, CDR or session that cannot be priced."
 );
@@ -81,7 +81,7 @@ impl CoreError {
 impl From<CoreError> for PyErr {
     fn from(err: CoreError) -> Self {
         if err.is_pricing() {
-            PricingException::new_err(err.to_string())
+            PricingError::new_err(err.to_string())
         } else {
             CoreException::new_err(err.to_string())
         }
@@ -91,5 +91,5 @@ impl From<CoreError> for PyErr {
 /// Adds the exception types to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CoreError", m.py().get_type::<CoreException>())?;
-    m.add("PricingError", m.py().get_type::<PricingException>())
+    m.add("PricingError", m.py().get_type::<PricingError>())
 }
