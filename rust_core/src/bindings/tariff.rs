@@ -83,22 +83,7 @@ pub(crate) fn price_cdr_batch<'py>(
     cases: Vec<Case>,
 ) -> PyResult<Bound<'py, PyList>> {
     let tariffs: Vec<Arc<Tariff>> = tariffs.iter().map(|t| Arc::clone(&t.get().inner)).collect();
-    let results: Vec<Result<Vec<u8>, String>> = py.detach(|| {
-        cases
-            .iter()
-            .enumerate()
-            .map(|(i, (index, cdr, tz))| {
-                let tariff = match index {
-                    None => None,
-                    Some(ix) => match tariffs.get(*ix) {
-                        Some(t) => Some(t.as_ref()),
-                        None => return Err(format!("Case {i}: tariff index {ix} is out of range")),
-                    },
-                };
-                price(tariff, Usage::Cdr, cdr, tz.as_deref()).map_err(|err: CoreError| err.to_string())
-            })
-            .collect()
-    });
+    let results: Vec<Result<Vec<u8>, String>> = py.detach(|| price_parallel(&tariffs, &cases));
     let list = PyList::empty(py);
     for result in results {
         match result {
@@ -107,4 +92,58 @@ pub(crate) fn price_cdr_batch<'py>(
         }
     }
     Ok(list)
+}
+
+/// Below this many cases one thread does it all; above, the cases are split over the machine's cores.
+const PARALLEL_FROM: usize = 256;
+
+/// Prices `cases` in order, on scoped threads (no global pool, no shared mutable state).
+fn price_parallel(tariffs: &[Arc<Tariff>], cases: &[Case]) -> Vec<Result<Vec<u8>, String>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(8);
+    if threads < 2 || cases.len() < PARALLEL_FROM {
+        return price_all(tariffs, cases, 0);
+    }
+    let size = cases.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .chunks(size)
+            .enumerate()
+            .map(|(n, chunk)| scope.spawn(move || price_all(tariffs, chunk, n * size)))
+            .collect();
+        let mut out = Vec::with_capacity(cases.len());
+        for (n, handle) in handles.into_iter().enumerate() {
+            match handle.join() {
+                Ok(part) => out.extend(part),
+                // A panic is a bug; report it per case rather than losing the whole batch.
+                Err(_) => out.extend(
+                    cases
+                        .chunks(size)
+                        .nth(n)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|_| Err("Internal error while pricing".to_owned())),
+                ),
+            }
+        }
+        out
+    })
+}
+
+fn price_all(tariffs: &[Arc<Tariff>], cases: &[Case], first: usize) -> Vec<Result<Vec<u8>, String>> {
+    cases
+        .iter()
+        .enumerate()
+        .map(|(i, (index, cdr, tz))| {
+            let tariff = match index {
+                None => None,
+                Some(ix) => match tariffs.get(*ix) {
+                    Some(t) => Some(t.as_ref()),
+                    None => return Err(format!("Case {}: tariff index {ix} is out of range", first + i)),
+                },
+            };
+            price(tariff, Usage::Cdr, cdr, tz.as_deref()).map_err(|err: CoreError| err.to_string())
+        })
+        .collect()
 }

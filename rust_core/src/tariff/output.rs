@@ -153,9 +153,13 @@ pub(crate) fn hours(seconds: Decimal) -> String {
     fmt4(seconds / SECONDS_PER_HOUR)
 }
 
-/// Sum of `kind`'s billed quantity: priced lines only, step_size extra included.
+/// Sum of `kind`'s billed quantity: priced lines only, `step_size` extra included.
 pub(crate) fn billed(lines: &[Line], kind: Kind) -> Decimal {
-    lines.iter().filter(|l| l.kind == kind && l.component.is_some()).map(Line::billed).sum()
+    lines
+        .iter()
+        .filter(|l| l.kind == kind && l.component.is_some())
+        .map(Line::billed)
+        .sum()
 }
 
 /// The per-period breakdown.

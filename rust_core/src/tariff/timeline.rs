@@ -90,8 +90,9 @@ fn period(
     energy_so_far: Decimal,
     zone: Tz,
 ) -> Result<Period, (String, String)> {
-    let at = format!("charging_periods[{i}]");
-    let start = parse_datetime(&raw.start_date_time).map_err(|p| (format!("{at}.start_date_time"), p))?;
+    // Field paths are only formatted on the error path: this runs for every period of every CDR.
+    let at = || format!("charging_periods[{i}]");
+    let start = parse_datetime(&raw.start_date_time).map_err(|p| (format!("{}.start_date_time", at()), p))?;
     let local = zone.from_utc_datetime(&start.naive_utc()).naive_local();
     let millis = (start - session_start).num_milliseconds();
     let mut p = Period {
@@ -114,11 +115,14 @@ fn period(
         tariff_id: raw.tariff_id.clone(),
     };
     if raw.dimensions.is_empty() {
-        return Err((format!("{at}.dimensions"), "must list at least one dimension".into()));
+        return Err((
+            format!("{}.dimensions", at()),
+            "must list at least one dimension".into(),
+        ));
     }
     let mut session_dimension = false;
     for (d, dimension) in raw.dimensions.iter().enumerate() {
-        let field = || format!("{at}.dimensions[{d}].volume");
+        let field = || format!("{}.dimensions[{d}].volume", at());
         let volume = parse_number(dimension.volume).map_err(|problem| (field(), problem))?;
         let non_negative = |v: Decimal| {
             if v.is_sign_negative() && !v.is_zero() {
@@ -159,7 +163,7 @@ fn period(
             "ENERGY_EXPORT" | "ENERGY_IMPORT" | "STATE_OF_CHARGE" => {}
             other => {
                 return Err((
-                    format!("{at}.dimensions[{d}].type"),
+                    format!("{}.dimensions[{d}].type", at()),
                     format!("is not a CdrDimensionType: `{other}`"),
                 ))
             }
