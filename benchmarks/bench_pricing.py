@@ -23,7 +23,9 @@ _TOTALS = ("total_cost", "total_energy_cost", "total_time_cost", "total_parking_
            "total_reservation_cost", "total_energy", "billed_energy", "billed_time", "billed_parking_time")  # fmt: skip
 
 
-def _compile(cases: list[tuple[bytes | None, bytes, str]]) -> tuple[list[CompiledTariff], list[tuple[int | None, bytes, str]]]:
+def _compile(
+    cases: list[tuple[bytes | None, bytes, str]],
+) -> tuple[list[CompiledTariff], list[tuple[int | None, bytes, str]]]:
     index: dict[bytes, int] = {}
     tariffs: list[CompiledTariff] = []
     batch: list[tuple[int | None, bytes, str]] = []
@@ -86,15 +88,42 @@ def run(quick: bool) -> list[Result]:
 
     group = "price CDRs"
     return [
-        Result(group=group, name="python reference", value=ref_rate, unit="CDRs/s", correct=correct,
-               note=f"{n} CDRs over {len(tariffs)} spec tariffs (+ embedded)"),  # fmt: skip
-        Result(group=group, name="rust price_cdr (one call per CDR)", value=single_rate, unit="CDRs/s",
-               baseline_name="python reference", baseline_value=ref_rate, correct=correct),  # fmt: skip
-        Result(group=group, name="rust price_cdr_batch", value=batch_rate, unit="CDRs/s",
-               baseline_name="python reference", baseline_value=ref_rate, correct=correct,
-               note="GIL released; one thread"),  # fmt: skip
-        Result(group=f"price {total:,} CDRs in batch", name="rust price_cdr_batch", value=million_s, unit="s",
-               baseline_name="python reference (extrapolated)", baseline_value=total / ref_rate if ref_rate else None,
-               higher_is_better=False, correct=correct,
-               note=f"pool of {len(pool)} generated CDRs replayed in batches of {chunk}"),  # fmt: skip
+        Result(
+            group=group,
+            name="python reference",
+            value=ref_rate,
+            unit="CDRs/s",
+            correct=correct,
+            note=f"{n} CDRs over {len(tariffs)} spec tariffs (+ embedded)",
+        ),
+        Result(
+            group=group,
+            name="rust price_cdr (one call per CDR)",
+            value=single_rate,
+            unit="CDRs/s",
+            baseline_name="python reference",
+            baseline_value=ref_rate,
+            correct=correct,
+        ),
+        Result(
+            group=group,
+            name="rust price_cdr_batch",
+            value=batch_rate,
+            unit="CDRs/s",
+            baseline_name="python reference",
+            baseline_value=ref_rate,
+            correct=correct,
+            note="GIL released; one thread",
+        ),
+        Result(
+            group=f"price {total:,} CDRs in batch",
+            name="rust price_cdr_batch",
+            value=million_s,
+            unit="s",
+            baseline_name="python reference (extrapolated)",
+            baseline_value=total / ref_rate if ref_rate else None,
+            higher_is_better=False,
+            correct=correct,
+            note=f"pool of {len(pool)} generated CDRs replayed in batches of {chunk}",
+        ),
     ]

@@ -41,38 +41,63 @@ def pricing_tariffs() -> list[dict[str, Any]]:
         _tariff("start-energy", [{"price_components": [_pc("FLAT", "0.50", 1, "20"), _pc("ENERGY", "0.25", 1, "10")]}]),
         _tariff(
             "parking-start",
-            [{"price_components": [_pc("FLAT", "0.50", 1, "20"), _pc("ENERGY", "0.25", 1, "10"),
-                                   _pc("PARKING_TIME", "2.00", 900, "20")]}],  # fmt: skip
+            [
+                {
+                    "price_components": [
+                        _pc("FLAT", "0.50", 1, "20"),
+                        _pc("ENERGY", "0.25", 1, "10"),
+                        _pc("PARKING_TIME", "2.00", 900, "20"),
+                    ]
+                }
+            ],
         ),
         _tariff(
             "max-price",
             [{"price_components": [_pc("FLAT", "0.50", 1, "20"), _pc("ENERGY", "0.25", 1, "10")]}],
             max_price={"excl_vat": Decimal("10.00"), "incl_vat": Decimal("11.00")},
         ),
-        _tariff("time-parking", [{"price_components": [_pc("TIME", "3.00", 60, "10"), _pc("PARKING_TIME", "5.00", 300, "20")]}]),
+        _tariff(
+            "time-parking",
+            [{"price_components": [_pc("TIME", "3.00", 60, "10"), _pc("PARKING_TIME", "5.00", 300, "20")]}],
+        ),
         _tariff(
             "complex",
             [
                 {"price_components": [_pc("FLAT", "2.50", 1, "15")]},
                 {"price_components": [_pc("TIME", "1.00", 900, "20")], "restrictions": {"max_current": 32}},
-                {"price_components": [_pc("TIME", "2.00", 600, "20")],
-                 "restrictions": {"min_current": 32, "day_of_week": weekdays}},  # fmt: skip
-                {"price_components": [_pc("TIME", "1.25", 600, "20")],
-                 "restrictions": {"min_current": 32, "day_of_week": ["SATURDAY", "SUNDAY"]}},  # fmt: skip
-                {"price_components": [_pc("PARKING_TIME", "5.00", 300, "10")],
-                 "restrictions": {"start_time": "09:00", "end_time": "18:00", "day_of_week": weekdays}},  # fmt: skip
-                {"price_components": [_pc("PARKING_TIME", "6.00", 300, "10")],
-                 "restrictions": {"start_time": "10:00", "end_time": "17:00", "day_of_week": ["SATURDAY"]}},  # fmt: skip
+                {
+                    "price_components": [_pc("TIME", "2.00", 600, "20")],
+                    "restrictions": {"min_current": 32, "day_of_week": weekdays},
+                },
+                {
+                    "price_components": [_pc("TIME", "1.25", 600, "20")],
+                    "restrictions": {"min_current": 32, "day_of_week": ["SATURDAY", "SUNDAY"]},
+                },
+                {
+                    "price_components": [_pc("PARKING_TIME", "5.00", 300, "10")],
+                    "restrictions": {"start_time": "09:00", "end_time": "18:00", "day_of_week": weekdays},
+                },
+                {
+                    "price_components": [_pc("PARKING_TIME", "6.00", 300, "10")],
+                    "restrictions": {"start_time": "10:00", "end_time": "17:00", "day_of_week": ["SATURDAY"]},
+                },
             ],
         ),
         _tariff(
             "step-size",
             [
-                {"price_components": [_pc("TIME", "1.20", 1800), _pc("PARKING_TIME", "1.00", 900)],
-                 "restrictions": {"start_time": "00:00", "end_time": "17:00"}},  # fmt: skip
-                {"price_components": [_pc("TIME", "2.40", 900), _pc("PARKING_TIME", "1.00", 900)],
-                 "restrictions": {"start_time": "17:00", "end_time": "20:00"}},  # fmt: skip
-                {"price_components": [_pc("TIME", "2.40", 900)], "restrictions": {"start_time": "20:00", "end_time": "00:00"}},
+                {
+                    "price_components": [_pc("TIME", "1.20", 1800), _pc("PARKING_TIME", "1.00", 900)],
+                    "restrictions": {"start_time": "00:00", "end_time": "17:00"},
+                },
+                {
+                    "price_components": [_pc("TIME", "2.40", 900), _pc("PARKING_TIME", "1.00", 900)],
+                    "restrictions": {"start_time": "17:00", "end_time": "20:00"},
+                },
+                {
+                    "price_components": [_pc("TIME", "2.40", 900)],
+                    "restrictions": {"start_time": "20:00", "end_time": "00:00"},
+                },
             ],
         ),
         _tariff(
@@ -106,7 +131,8 @@ def pricing_cdr(rng: random.Random, tariff: dict[str, Any] | None = None) -> dic
         hours = (Decimal(minutes) / 60).quantize(Decimal("0.0001"))
         kw = power * Decimal(rng.randint(50, 100)) / 100
         periods.append((t, [("ENERGY", (kw * hours).quantize(Decimal("0.001"))), ("TIME", hours),
-                            ("MAX_POWER", kw.quantize(Decimal("0.1"))), ("MIN_POWER", (kw * Decimal("0.8")).quantize(Decimal("0.1"))),
+                            ("MAX_POWER", kw.quantize(Decimal("0.1"))),
+                            ("MIN_POWER", (kw * Decimal("0.8")).quantize(Decimal("0.1"))),
                             ("MAX_CURRENT", Decimal(rng.choice([16, 32, 48, 63])))]))  # fmt: skip
         t += timedelta(minutes=minutes)
     if rng.random() < 0.5:
@@ -120,12 +146,27 @@ def pricing_cdr(rng: random.Random, tariff: dict[str, Any] | None = None) -> dic
         "start_date_time": _stamp(start),
         "end_date_time": _stamp(t),
         "currency": "EUR",
-        "cdr_token": {"country_code": "NL", "party_id": "EMS", "uid": "012345678", "type": "RFID", "contract_id": "NL-EMS-C12345678-X"},
+        "cdr_token": {
+            "country_code": "NL",
+            "party_id": "EMS",
+            "uid": "012345678",
+            "type": "RFID",
+            "contract_id": "NL-EMS-C12345678-X",
+        },
         "auth_method": "WHITELIST",
-        "cdr_location": {"id": "LOC1", "address": "Main 1", "city": "Berlin", "country": "DEU",
-                         "coordinates": {"latitude": "52.52", "longitude": "13.40"}, "evse_uid": "E1",
-                         "evse_id": "DE*ALL*E1", "connector_id": "1", "connector_standard": "IEC_62196_T2",
-                         "connector_format": "SOCKET", "connector_power_type": "AC_3_PHASE"},  # fmt: skip
+        "cdr_location": {
+            "id": "LOC1",
+            "address": "Main 1",
+            "city": "Berlin",
+            "country": "DEU",
+            "coordinates": {"latitude": "52.52", "longitude": "13.40"},
+            "evse_uid": "E1",
+            "evse_id": "DE*ALL*E1",
+            "connector_id": "1",
+            "connector_standard": "IEC_62196_T2",
+            "connector_format": "SOCKET",
+            "connector_power_type": "AC_3_PHASE",
+        },
         "charging_periods": [
             {"start_date_time": _stamp(ts), "dimensions": [{"type": k, "volume": v} for k, v in dims]}
             for ts, dims in periods

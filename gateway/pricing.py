@@ -11,8 +11,6 @@ with ``PricingError``: a guessed zone would silently misprice time-of-day tariff
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -23,6 +21,8 @@ from gateway.core import price_cdr as _price_cdr
 from gateway.core import price_session as _price_session
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from decimal import Decimal
     from typing import TextIO
 
 __all__ = (

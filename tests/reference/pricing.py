@@ -37,7 +37,7 @@ def _minutes(text: str) -> int:
     return int(text[:2]) * 60 + int(text[3:])
 
 
-def _holds(r: dict[str, Any], at: dict[str, Any]) -> bool:  # noqa: C901 - one check per restriction
+def _holds(r: dict[str, Any], at: dict[str, Any]) -> bool:
     if "start_time" in r or "end_time" in r:
         start = _minutes(r["start_time"]) * 60 if r.get("start_time") else 0
         end = _minutes(r["end_time"]) * 60 if r.get("end_time") else 0
@@ -102,8 +102,10 @@ def _periods(cdr: dict[str, Any], zone: ZoneInfo) -> list[dict[str, Any]]:
         vol: dict[str, Decimal] = {}
         for d in p["dimensions"]:
             vol[d["type"]] = vol.get(d["type"], Decimal(0)) + d["volume"]
-        secs = {k: int((vol.get(k, Decimal(0)) * HOUR).quantize(Decimal(1), ROUND_HALF_UP)) for k in
-                ("TIME", "PARKING_TIME", "RESERVATION_TIME")}
+        secs = {
+            k: int((vol.get(k, Decimal(0)) * HOUR).quantize(Decimal(1), ROUND_HALF_UP))
+            for k in ("TIME", "PARKING_TIME", "RESERVATION_TIME")
+        }
         reserved = "RESERVATION_TIME" in vol
         at = {
             "second": local.hour * 3600 + local.minute * 60 + local.second,
@@ -115,8 +117,16 @@ def _periods(cdr: dict[str, Any], zone: ZoneInfo) -> list[dict[str, Any]]:
             "current": (vol.get("CURRENT"), vol.get("MIN_CURRENT"), vol.get("MAX_CURRENT")),
         }
         in_session = not reserved or any(k in vol for k in ("ENERGY", "TIME", "PARKING_TIME"))
-        out.append({"at": at, "energy": vol.get("ENERGY", Decimal(0)), "secs": secs, "reserved": reserved,
-                    "session": in_session, "tariff_id": p.get("tariff_id")})
+        out.append(
+            {
+                "at": at,
+                "energy": vol.get("ENERGY", Decimal(0)),
+                "secs": secs,
+                "reserved": reserved,
+                "session": in_session,
+                "tariff_id": p.get("tariff_id"),
+            }
+        )
         energy += vol.get("ENERGY", Decimal(0))
     return out
 
@@ -157,12 +167,21 @@ def _lines(cdr: dict[str, Any], tariffs: list[dict[str, Any]], explicit: bool, z
             phases.append((res_kinds, "reservation"))
             if p["secs"]["RESERVATION_TIME"] > 0:
                 hit = _select(tariff, res_kinds, "TIME", p["at"])
-                lines.append({"kind": "RESERVATION", "qty": Decimal(p["secs"]["RESERVATION_TIME"]),
-                              "comp": hit[2] if hit else None, "extra": Decimal(0)})
+                lines.append(
+                    {
+                        "kind": "RESERVATION",
+                        "qty": Decimal(p["secs"]["RESERVATION_TIME"]),
+                        "comp": hit[2] if hit else None,
+                        "extra": Decimal(0),
+                    }
+                )
         if p["session"]:
             phases.append(([None], "fixed"))
-            for kind, qty in (("ENERGY", p["energy"]), ("TIME", Decimal(p["secs"]["TIME"])),
-                              ("PARKING_TIME", Decimal(p["secs"]["PARKING_TIME"]))):
+            for kind, qty in (
+                ("ENERGY", p["energy"]),
+                ("TIME", Decimal(p["secs"]["TIME"])),
+                ("PARKING_TIME", Decimal(p["secs"]["PARKING_TIME"])),
+            ):
                 if qty > 0:
                     hit = _select(tariff, [None], kind, p["at"])
                     lines.append({"kind": kind, "qty": qty, "comp": hit[2] if hit else None, "extra": Decimal(0)})
@@ -203,8 +222,10 @@ def price(tariff: bytes | None, cdr_bytes: bytes, tz: str | None = None) -> dict
     _round_group(lines, ("ENERGY",), Decimal(1000))
     _round_group(lines, ("TIME", "PARKING_TIME"), Decimal(1))
     _round_group(lines, ("RESERVATION",), Decimal(1))
-    slots = {k: [Decimal(0), Decimal(0), Decimal(0), Decimal(0)] for k in
-             ("energy", "time", "parking", "fixed", "reservation")}
+    slots = {
+        k: [Decimal(0), Decimal(0), Decimal(0), Decimal(0)]
+        for k in ("energy", "time", "parking", "fixed", "reservation")
+    }
     slot_of = {"ENERGY": "energy", "TIME": "time", "PARKING_TIME": "parking", "RESERVATION": "reservation"}
     for ln in lines:
         if ln["comp"] is None:
@@ -223,8 +244,10 @@ def price(tariff: bytes | None, cdr_bytes: bytes, tz: str | None = None) -> dict
     out: dict[str, Any] = {"total_cost": {"excl_vat": _q4(excl), "incl_vat": _q4(incl)}}
     for k, (e, i) in totals.items():
         out[f"total_{k}_cost"] = {"excl_vat": _q4(e), "incl_vat": _q4(i)}
-    billed = {k: sum((ln["qty"] + ln["extra"] for ln in lines if ln["kind"] == k and ln["comp"] is not None),
-                     Decimal(0)) for k in slot_of}
+    billed = {
+        k: sum((ln["qty"] + ln["extra"] for ln in lines if ln["kind"] == k and ln["comp"] is not None), Decimal(0))
+        for k in slot_of
+    }
     out["total_energy"] = _q4(sum((p["energy"] for p in periods), Decimal(0)))
     out["total_parking_time"] = _q4(sum((Decimal(p["secs"]["PARKING_TIME"]) for p in periods), Decimal(0)) / HOUR)
     out["billed_energy"] = _q4(billed["ENERGY"])

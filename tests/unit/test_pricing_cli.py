@@ -27,14 +27,18 @@ def _case_line(case_id: object, name: str, tz: str | None = "UTC") -> str:
     )
 
 
-def _run(*, tariff: Path | None = None, cdr: Path | None = None, tz: str | None = None, batch: str | None = None) -> tuple[int, str]:
+def _run(
+    *, tariff: Path | None = None, cdr: Path | None = None, tz: str | None = None, batch: str | None = None
+) -> tuple[int, str]:
     out = io.StringIO()
     code = run_price_cli(tariff, cdr, tz, batch is not None, io.StringIO(batch or ""), out)
     return code, out.getvalue()
 
 
 def test_price_cli_single_prints_the_result() -> None:
-    code, out = _run(tariff=CASES / "complex_monday" / "tariff.json", cdr=CASES / "complex_monday" / "cdr.json", tz="UTC")
+    code, out = _run(
+        tariff=CASES / "complex_monday" / "tariff.json", cdr=CASES / "complex_monday" / "cdr.json", tz="UTC"
+    )
     assert code == 0
     result = json.loads(out)
     assert result["total_cost"] == {"excl_vat": "9.0000", "incl_vat": "10.3000"}
@@ -74,7 +78,8 @@ def test_price_cli_batch_keeps_ids_and_order_and_continues_after_errors() -> Non
     assert [row["id"] for row in rows] == ["a", 2, "bad", None, {"k": 1}]
     assert rows[0]["total_cost"] == {"excl_vat": "9.0000", "incl_vat": "10.3000"}
     assert rows[1]["total_time_cost"] == {"excl_vat": "4.0000", "incl_vat": "4.4000"}
-    assert "error" in rows[2] and "error" in rows[3]
+    assert "error" in rows[2]
+    assert "error" in rows[3]
     assert rows[4]["total_cost"] == {"excl_vat": "10.0000", "incl_vat": "11.0000"}
     assert rows[4]["max_price_applied"] is True
     assert set(rows[0]) >= {
@@ -104,4 +109,5 @@ def test_price_cli_through_a_subprocess() -> None:
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 1, done.stderr
     assert rows[0] == {**rows[0], "id": "x", "total_cost": {"excl_vat": "12.3750", "incl_vat": "13.9750"}}
-    assert rows[1]["id"] == "y" and "start_date_time" in rows[1]["error"]
+    assert rows[1]["id"] == "y"
+    assert "start_date_time" in rows[1]["error"]
