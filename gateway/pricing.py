@@ -11,6 +11,7 @@ with ``PricingError``: a guessed zone would silently misprice time-of-day tariff
 from __future__ import annotations
 
 import functools
+from decimal import Decimal  # noqa: TC003 - msgspec needs the type at runtime to decode the Structs
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -22,7 +23,6 @@ from gateway.core import price_session as _price_session
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
-    from decimal import Decimal
     from typing import TextIO
 
 __all__ = (
