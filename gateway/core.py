@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from gateway import _core
-from gateway._core import CoreError, core_version
+from gateway._core import (
+    CompiledTariff,
+    CoreError,
+    PricingError,
+    core_version,
+    price_cdr,
+    price_cdr_batch,
+    price_session,
+)
 
-__all__ = ("CoreError", "core_version", "extension_version")
+__all__ = (
+    "CompiledTariff",
+    "CoreError",
+    "PricingError",
+    "core_version",
+    "extension_version",
+    "price_cdr",
+    "price_cdr_batch",
+    "price_session",
+)
 
 
 def extension_version() -> str:

@@ -11,27 +11,85 @@ use pyo3::prelude::*;
 pub(crate) enum CoreError {
     /// The input bytes are not valid JSON for the expected shape.
     InvalidJson { what: &'static str, detail: String },
+    /// A tariff, CDR or session is not valid JSON, or does not have the shape of one.
+    PricingJson {
+        object: &'static str,
+        path: String,
+        detail: String,
+    },
+    /// A field of a tariff, CDR or session has a value the pricing engine cannot accept.
+    PricingField {
+        object: &'static str,
+        field: String,
+        problem: String,
+    },
+    /// The tariff depends on local time but no time zone was given or found.
+    TimeZoneRequired,
+    /// A time zone name that is not in the IANA database.
+    UnknownTimeZone { field: &'static str, name: String },
+    /// No tariff given, and the CDR embeds none.
+    NoTariff,
 }
 
 impl fmt::Display for CoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidJson { what, detail } => write!(f, "Invalid {what} JSON: {detail}"),
+            Self::PricingJson { object, path, detail } if path.is_empty() || path == "." => {
+                write!(f, "Invalid {object} JSON: {detail}")
+            }
+            Self::PricingJson { object, path, detail } => {
+                write!(f, "Invalid {object}: field `{path}`: {detail}")
+            }
+            Self::PricingField { object, field, problem } => write!(f, "Invalid {object}: field `{field}` {problem}"),
+            Self::TimeZoneRequired => write!(
+                f,
+                "A time zone is required: the tariff has local-time restrictions and neither `tz` nor \
+                 `cdr_location.time_zone` is given"
+            ),
+            Self::UnknownTimeZone { field, name } => write!(f, "Unknown time zone `{name}` - field `{field}`"),
+            Self::NoTariff => write!(
+                f,
+                "No tariff to price with: none given and the CDR's `tariffs` list is empty"
+            ),
         }
     }
 }
 
 impl std::error::Error for CoreError {}
 
-create_exception!(_core, CoreException, PyValueError, "Base error of gateway._core; a ValueError.");
+create_exception!(
+    _core,
+    CoreException,
+    PyValueError,
+    "Base error of gateway._core; a ValueError."
+);
+create_exception!(
+    _core,
+    PricingError,
+    CoreException,
+    "A tariff, CDR or session that cannot be priced."
+);
+
+impl CoreError {
+    /// Whether the error comes from the tariff engine (raised as `PricingError`).
+    fn is_pricing(&self) -> bool {
+        !matches!(self, Self::InvalidJson { .. })
+    }
+}
 
 impl From<CoreError> for PyErr {
     fn from(err: CoreError) -> Self {
-        CoreException::new_err(err.to_string())
+        if err.is_pricing() {
+            PricingError::new_err(err.to_string())
+        } else {
+            CoreException::new_err(err.to_string())
+        }
     }
 }
 
 /// Adds the exception types to the module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("CoreError", m.py().get_type::<CoreException>())
+    m.add("CoreError", m.py().get_type::<CoreException>())?;
+    m.add("PricingError", m.py().get_type::<PricingError>())
 }

@@ -1,0 +1,250 @@
+//! A CDR's or Session's charging periods as a timeline of instants with quantities.
+
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+
+use super::money::{hours_to_seconds, parse_number};
+use super::restrictions::{Instant, Measure};
+use super::wire::{RawPeriod, RawUsage};
+use crate::errors::CoreError;
+
+/// One charging period, ready to price.
+#[derive(Debug, Clone)]
+pub(crate) struct Period {
+    /// Start (UTC).
+    pub(crate) start: DateTime<Utc>,
+    /// What restrictions look at when the period starts.
+    pub(crate) instant: Instant,
+    /// `ENERGY` in kWh.
+    pub(crate) energy: Decimal,
+    /// `TIME`, whole seconds.
+    pub(crate) time_s: i64,
+    /// `PARKING_TIME`, whole seconds.
+    pub(crate) parking_s: i64,
+    /// `RESERVATION_TIME`, whole seconds.
+    pub(crate) reservation_s: i64,
+    /// The period has a `RESERVATION_TIME` dimension: reservation elements price it.
+    pub(crate) in_reservation: bool,
+    /// The period belongs to the session proper (not only to a reservation).
+    pub(crate) in_session: bool,
+    /// `tariff_id`, when given.
+    pub(crate) tariff_id: Option<String>,
+}
+
+/// The session start and the periods of a CDR or Session.
+#[derive(Debug, Clone)]
+pub(crate) struct Timeline {
+    /// `start_date_time`.
+    pub(crate) start: DateTime<Utc>,
+    /// End of the last period: `end_date_time`, else `last_updated`, else the start of the last period.
+    pub(crate) end: DateTime<Utc>,
+    /// Periods in time order.
+    pub(crate) periods: Vec<Period>,
+}
+
+impl Timeline {
+    /// Builds the timeline; `object` names the input in errors (`CDR` or `session`).
+    pub(crate) fn build(raw: &RawUsage<'_>, object: &'static str, zone: Tz) -> Result<Self, CoreError> {
+        let invalid = |field: String, problem: String| CoreError::PricingField { object, field, problem };
+        let start = parse_datetime(&raw.start_date_time).map_err(|p| invalid("start_date_time".into(), p))?;
+        let raw_periods = raw.charging_periods.as_deref().unwrap_or_default();
+        if object == "CDR" && raw_periods.is_empty() {
+            return Err(invalid(
+                "charging_periods".into(),
+                "must list at least one period".into(),
+            ));
+        }
+        let mut periods: Vec<Period> = Vec::with_capacity(raw_periods.len());
+        let mut energy_so_far = Decimal::ZERO;
+        for (i, raw_period) in raw_periods.iter().enumerate() {
+            let period = period(raw_period, i, start, energy_so_far, zone).map_err(|(f, p)| invalid(f, p))?;
+            if periods.last().is_some_and(|prev| prev.start > period.start) {
+                let field = format!("charging_periods[{i}].start_date_time");
+                return Err(invalid(field, "is before the start of the previous period".into()));
+            }
+            energy_so_far += period.energy;
+            periods.push(period);
+        }
+        let end_text = raw.end_date_time.as_deref().or(if object == "CDR" {
+            None
+        } else {
+            raw.last_updated.as_deref()
+        });
+        let end = match end_text {
+            Some(text) => parse_datetime(text).map_err(|p| invalid("end_date_time".into(), p))?,
+            None if object == "CDR" => return Err(invalid("end_date_time".into(), "is required in a CDR".into())),
+            None => periods.last().map_or(start, |p| p.start),
+        };
+        if end < start {
+            return Err(invalid("end_date_time".into(), "is before `start_date_time`".into()));
+        }
+        Ok(Self { start, end, periods })
+    }
+}
+
+fn period(
+    raw: &RawPeriod<'_>,
+    i: usize,
+    session_start: DateTime<Utc>,
+    energy_so_far: Decimal,
+    zone: Tz,
+) -> Result<Period, (String, String)> {
+    // Field paths are only formatted on the error path: this runs for every period of every CDR.
+    let at = || format!("charging_periods[{i}]");
+    let start = parse_datetime(&raw.start_date_time).map_err(|p| (format!("{}.start_date_time", at()), p))?;
+    let local = zone.from_utc_datetime(&start.naive_utc()).naive_local();
+    let millis = (start - session_start).num_milliseconds();
+    let mut p = Period {
+        start,
+        instant: Instant {
+            date: local.date(),
+            second_of_day: local.num_seconds_from_midnight(),
+            weekday: local.weekday(),
+            energy_kwh: energy_so_far,
+            duration_s: Decimal::new(millis, 3),
+            power: Measure::default(),
+            current: Measure::default(),
+        },
+        energy: Decimal::ZERO,
+        time_s: 0,
+        parking_s: 0,
+        reservation_s: 0,
+        in_reservation: false,
+        in_session: false,
+        tariff_id: raw.tariff_id.clone(),
+    };
+    if raw.dimensions.is_empty() {
+        return Err((
+            format!("{}.dimensions", at()),
+            "must list at least one dimension".into(),
+        ));
+    }
+    let mut session_dimension = false;
+    for (d, dimension) in raw.dimensions.iter().enumerate() {
+        let field = || format!("{}.dimensions[{d}].volume", at());
+        let volume = parse_number(dimension.volume).map_err(|problem| (field(), problem))?;
+        let non_negative = |v: Decimal| {
+            if v.is_sign_negative() && !v.is_zero() {
+                Err((
+                    field(),
+                    format!(
+                        "must not be negative for {} (export is not priced), not {v}",
+                        dimension.kind
+                    ),
+                ))
+            } else {
+                Ok(v)
+            }
+        };
+        match dimension.kind.as_str() {
+            "ENERGY" => {
+                p.energy += non_negative(volume)?;
+                session_dimension = true;
+            }
+            "TIME" => {
+                p.time_s += hours_to_seconds(non_negative(volume)?);
+                session_dimension = true;
+            }
+            "PARKING_TIME" => {
+                p.parking_s += hours_to_seconds(non_negative(volume)?);
+                session_dimension = true;
+            }
+            "RESERVATION_TIME" => {
+                p.reservation_s += hours_to_seconds(non_negative(volume)?);
+                p.in_reservation = true;
+            }
+            "POWER" => p.instant.power.avg = Some(volume),
+            "MIN_POWER" => p.instant.power.min = Some(volume),
+            "MAX_POWER" => p.instant.power.max = Some(volume),
+            "CURRENT" => p.instant.current.avg = Some(volume),
+            "MIN_CURRENT" => p.instant.current.min = Some(volume),
+            "MAX_CURRENT" => p.instant.current.max = Some(volume),
+            "ENERGY_EXPORT" | "ENERGY_IMPORT" | "STATE_OF_CHARGE" => {}
+            other => {
+                return Err((
+                    format!("{}.dimensions[{d}].type", at()),
+                    format!("is not a CdrDimensionType: `{other}`"),
+                ))
+            }
+        }
+    }
+    // A period with only RESERVATION_TIME belongs to the reservation; any other period to the session.
+    p.in_session = session_dimension || !p.in_reservation;
+    Ok(p)
+}
+
+/// Parses an OCPI `DateTime`: `YYYY-MM-DDThh:mm:ss[.fff][Z]`, UTC; offsets are refused (ambiguity 6).
+pub(crate) fn parse_datetime(text: &str) -> Result<DateTime<Utc>, String> {
+    let bare = text.strip_suffix('Z').unwrap_or(text);
+    NaiveDateTime::parse_from_str(bare, "%Y-%m-%dT%H:%M:%S%.f")
+        .map(|naive| naive.and_utc())
+        .map_err(|_| {
+            format!(
+                "must be an OCPI DateTime in UTC like 2024-01-15T10:00:00Z, not `{}`",
+                preview(text)
+            )
+        })
+}
+
+fn preview(text: &str) -> String {
+    text.chars().take(40).collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::tariff::wire::decode;
+
+    fn build(json: &str, zone: Tz) -> Result<Timeline, CoreError> {
+        let raw: RawUsage<'_> = decode("CDR", json.as_bytes())?;
+        Timeline::build(&raw, "CDR", zone)
+    }
+
+    const CDR: &str = r#"{"start_date_time": "2024-03-31T00:30:00Z", "end_date_time": "2024-03-31T02:00:00Z",
+        "charging_periods": [
+            {"start_date_time": "2024-03-31T00:30:00Z", "dimensions": [{"type": "ENERGY", "volume": 2.5}, {"type": "TIME", "volume": 0.3333}]},
+            {"start_date_time": "2024-03-31T01:30:00Z", "dimensions": [{"type": "PARKING_TIME", "volume": 0.5}, {"type": "MAX_POWER", "volume": 11}]}
+        ]}"#;
+
+    #[test]
+    fn local_time_follows_dst() {
+        let t = build(CDR, chrono_tz::Europe::Amsterdam).unwrap();
+        // 00:30 UTC is 01:30 CET; 01:30 UTC is 03:30 CEST (clocks jumped at 01:00 UTC).
+        assert_eq!(t.periods[0].instant.second_of_day, 3600 + 1800);
+        assert_eq!(t.periods[1].instant.second_of_day, 3 * 3600 + 1800);
+        assert_eq!(t.periods[1].instant.energy_kwh, Decimal::new(25, 1));
+        assert_eq!(t.periods[1].instant.duration_s, Decimal::from(3600));
+        assert_eq!(t.periods[0].time_s, 1200);
+        assert_eq!(t.periods[1].instant.power.max, Some(Decimal::from(11)));
+    }
+
+    #[test]
+    fn datetimes_accept_missing_z_and_fractions_but_not_offsets() {
+        assert!(parse_datetime("2024-01-15T10:00:00").is_ok());
+        assert!(parse_datetime("2024-01-15T10:00:00.123Z").is_ok());
+        assert!(parse_datetime("2024-01-15T10:00:00+01:00").is_err());
+    }
+
+    #[test]
+    fn bad_periods_name_the_field() {
+        let bad = CDR.replace(
+            "\"PARKING_TIME\", \"volume\": 0.5",
+            "\"PARKING_TIME\", \"volume\": -0.5",
+        );
+        let err = build(&bad, chrono_tz::UTC).unwrap_err().to_string();
+        assert!(err.contains("`charging_periods[1].dimensions[0].volume`"), "{err}");
+        let bad = CDR.replace("2024-03-31T01:30:00Z", "2024-03-30T01:30:00Z");
+        let err = build(&bad, chrono_tz::UTC).unwrap_err().to_string();
+        assert!(err.contains("`charging_periods[1].start_date_time`"), "{err}");
+        let bad = CDR.replace("\"MAX_POWER\"", "\"WATTS\"");
+        let err = build(&bad, chrono_tz::UTC).unwrap_err().to_string();
+        assert!(err.contains("`charging_periods[1].dimensions[1].type`"), "{err}");
+        let bad = CDR.replace("\"end_date_time\": \"2024-03-31T02:00:00Z\",", "");
+        assert!(build(&bad, chrono_tz::UTC)
+            .unwrap_err()
+            .to_string()
+            .contains("`end_date_time`"));
+    }
+}
