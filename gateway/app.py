@@ -17,7 +17,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 
 from gateway.api.partners import PartnersController
 from gateway.core import CoreError
-from gateway.modules.credentials.receiver import CredentialsController
+from gateway.modules import enabled_route_handlers
 from gateway.ocpi.envelope import envelope_bytes
 from gateway.ocpi.headers import EdgeMiddleware
 from gateway.ocpi.status import OcpiError, OcpiStatus
@@ -145,7 +145,13 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
             await store.close()
 
     app = Litestar(
-        route_handlers=[VersionsController, CredentialsController, PartnersController, health, *extra_route_handlers],
+        route_handlers=[
+            VersionsController,
+            *enabled_route_handlers(settings),
+            PartnersController,
+            health,
+            *extra_route_handlers,
+        ],
         lifespan=[lifespan],
         exception_handlers={
             OcpiError: _ocpi_error,

@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     unregister.add_argument("id", help="the partner id")
     _store_option(unregister)
 
+    price = commands.add_parser("price", help="price a CDR against a tariff (or JSON Lines cases with --batch)")
+    _option(price, "--tariff", "OCPI_PRICE_TARIFF", "Tariff JSON file (default: the tariff embedded in the CDR)")
+    _option(price, "--cdr", "OCPI_PRICE_CDR", "CDR JSON file")
+    _option(price, "--tz", "OCPI_PRICE_TZ", "IANA time zone of the location, e.g. Europe/Amsterdam")
+    _option(price, "--batch", "OCPI_PRICE_BATCH", 'read {"id", "tariff", "cdr", "tz"} lines from stdin',
+            action="store_true")
+
     commands.add_parser("version", help="print the gateway's version")
     return parser
 
@@ -309,6 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rotate": _partners_change,
         "unregister": _partners_change,
     }
+    if args.command == "price":
+        from gateway.pricing import run_price_cli
+
+        return run_price_cli(args.tariff, args.cdr, args.tz, args.batch, sys.stdin, sys.stdout)
     if args.command == "version":
         from gateway.core import extension_version
 

@@ -1,23 +1,29 @@
-"""The OCPI modules, one package each, and the registry the versions module publishes from.
+"""The OCPI modules, one package each, and the registry that versions and app.py read.
 
-A module is enabled when one of our own roles plays it: a CPO platform offers ``locations`` as
-SENDER, an eMSP platform offers it as RECEIVER, and a platform with both roles offers both.
-Module URLs are ``/ocpi/{version}/{cpo|emsp}/{module}`` and are published ending in ``/`` so that
-clients appending ``uid`` without a separator keep working (both forms route).
+Each module package declares ``INTERFACES``: a tuple of ``(ModuleEndpoint, controller)`` pairs, one per
+interface it implements. An interface is served and published only when one of our own roles plays
+it: a CPO platform offers ``tariffs`` as SENDER, an eMSP platform offers it as RECEIVER, a platform
+with both roles offers both. Functional module URLs are ``/ocpi/{version}/{cpo|emsp}/{module}`` and are
+published ending in ``/`` so that clients appending ``uid`` without a separator keep working (both
+forms route). To add a module: create its package, declare ``INTERFACES``, list it in ``_PACKAGES``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 if TYPE_CHECKING:
     from gateway.settings import Settings
 
-__all__ = ("OCPI_VERSION", "ModuleEndpoint", "enabled_endpoints", "module_path")
+__all__ = ("OCPI_VERSION", "ModuleEndpoint", "enabled_endpoints", "enabled_route_handlers", "module_path")
 
 OCPI_VERSION = "2.2.1"
+
+_PACKAGES: tuple[str, ...] = ("credentials",)
+"""Module packages under gateway.modules, in the order their endpoints are published."""
 
 
 class ModuleEndpoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,12 +35,6 @@ class ModuleEndpoint(msgspec.Struct, frozen=True, kw_only=True):
     """``CPO``/``EMSP`` for functional modules; ``None`` for configuration modules (credentials)."""
 
 
-# (identifier, interface role, party role) of every interface this build implements.
-_IMPLEMENTED: tuple[ModuleEndpoint, ...] = (
-    ModuleEndpoint(identifier="credentials", interface_role="SENDER", party_role=None),
-)
-
-
 def module_path(endpoint: ModuleEndpoint, version: str = OCPI_VERSION) -> str:
     """The path an interface is served at."""
     if endpoint.party_role is None:
@@ -42,7 +42,26 @@ def module_path(endpoint: ModuleEndpoint, version: str = OCPI_VERSION) -> str:
     return f"/ocpi/{version}/{endpoint.party_role.lower()}/{endpoint.identifier}"
 
 
+def _interfaces() -> list[tuple[ModuleEndpoint, Any]]:
+    pairs: list[tuple[ModuleEndpoint, Any]] = []
+    for name in _PACKAGES:
+        pairs.extend(importlib.import_module(f"gateway.modules.{name}").INTERFACES)
+    return pairs
+
+
+def _plays(settings: Settings, endpoint: ModuleEndpoint) -> bool:
+    return endpoint.party_role is None or endpoint.party_role in {own.role for own in settings.roles}
+
+
 def enabled_endpoints(settings: Settings) -> list[ModuleEndpoint]:
     """The interfaces our roles play, in a stable order."""
-    roles = {own.role for own in settings.roles}
-    return [e for e in _IMPLEMENTED if e.party_role is None or e.party_role in roles]
+    return [endpoint for endpoint, _ in _interfaces() if _plays(settings, endpoint)]
+
+
+def enabled_route_handlers(settings: Settings) -> list[Any]:
+    """The controllers of the interfaces our roles play (each controller once)."""
+    handlers: list[Any] = []
+    for endpoint, handler in _interfaces():
+        if _plays(settings, endpoint) and handler not in handlers:
+            handlers.append(handler)
+    return handlers
