@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gateway import _core
-from gateway._core import CoreError, core_version
+from gateway._core import CoreError, TokenCache, core_version, whitelist_decision
 
-__all__ = ("CoreError", "core_version", "extension_version")
+__all__ = ("CoreError", "TokenCache", "core_version", "extension_version", "whitelist_decision")
 
 
 def extension_version() -> str:

@@ -11,19 +11,71 @@ use pyo3::prelude::*;
 pub(crate) enum CoreError {
     /// The input bytes are not valid JSON for the expected shape.
     InvalidJson { what: &'static str, detail: String },
+    // -- tokens ---------------------------------------------------------------------------------
+    /// A field is longer than OCPI allows (lengths count characters).
+    FieldTooLong { field: &'static str, max: usize },
+    /// A required identifier is the empty string.
+    FieldEmpty { field: &'static str },
+    /// A `CiString` holds something other than printable ASCII, or a string holds control characters.
+    FieldNotPrintable { field: &'static str, ascii: bool },
+    /// A `DateTime` is not in the OCPI profile of RFC 3339 (UTC, no offset).
+    InvalidDateTime { field: &'static str, value: String },
+    /// A PATCH body names another token than the one being patched.
+    PatchKeyMismatch { field: &'static str },
+    /// An argument from Python is not one of the accepted names.
+    UnknownValue { what: &'static str, value: String },
+    /// One record of a bulk load is bad; nothing of that load was stored.
+    BulkRecord {
+        line: bool,
+        number: usize,
+        source: Box<CoreError>,
+    },
 }
 
 impl fmt::Display for CoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidJson { what, detail } => write!(f, "Invalid {what} JSON: {detail}"),
+            Self::FieldTooLong { field, max } => write!(f, "Field `{field}` is longer than {max} characters"),
+            Self::FieldEmpty { field } => write!(f, "Field `{field}` is empty"),
+            Self::FieldNotPrintable { field, ascii: true } => {
+                write!(f, "Field `{field}` must be printable ASCII (CiString)")
+            }
+            Self::FieldNotPrintable { field, ascii: false } => write!(f, "Field `{field}` contains control characters"),
+            Self::InvalidDateTime { field, value } => {
+                write!(
+                    f,
+                    "Field `{field}` is not an OCPI DateTime such as 2015-06-29T20:39:09Z: `{value}`"
+                )
+            }
+            Self::PatchKeyMismatch { field } => write!(f, "Field `{field}` of the PATCH body differs from the token's"),
+            Self::UnknownValue { what, value } => write!(f, "Unknown {what} `{value}`"),
+            Self::BulkRecord {
+                line: true,
+                number,
+                source,
+            } => {
+                write!(f, "{source} - at line {number}; nothing was loaded")
+            }
+            Self::BulkRecord {
+                line: false,
+                number,
+                source,
+            } => {
+                write!(f, "{source} - at index {number}; nothing was loaded")
+            }
         }
     }
 }
 
 impl std::error::Error for CoreError {}
 
-create_exception!(_core, CoreException, PyValueError, "Base error of gateway._core; a ValueError.");
+create_exception!(
+    _core,
+    CoreException,
+    PyValueError,
+    "Base error of gateway._core; a ValueError."
+);
 
 impl From<CoreError> for PyErr {
     fn from(err: CoreError) -> Self {

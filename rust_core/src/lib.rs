@@ -1,9 +1,10 @@
 //! `gateway._core`: the hot paths of the OCPI gateway, exposed to Python.
 //!
-//! Domain modules (`tokens`, `tariff`, ...) never use PyO3; `bindings` wraps them.
+//! Domain modules (`tokens`, `tariff`, ...) never use `PyO3`; `bindings` wraps them.
 
 mod bindings;
 mod errors;
+mod tokens;
 
 use pyo3::prelude::*;
 
@@ -14,6 +15,8 @@ mod _core {
 
     #[pymodule_export]
     use crate::bindings::core_version;
+    #[pymodule_export]
+    use crate::bindings::tokens::{whitelist_decision, PyTokenCache};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

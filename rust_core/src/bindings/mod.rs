@@ -1,6 +1,8 @@
-//! PyO3 wrappers: convert arguments, release the GIL, map errors. One file per domain noun.
+//! `PyO3` wrappers: convert arguments, release the GIL, map errors. One file per domain noun.
 
 use pyo3::prelude::*;
+
+pub(crate) mod tokens;
 
 /// The version of the Rust core, as written in `rust_core/Cargo.toml`.
 #[pyfunction]
