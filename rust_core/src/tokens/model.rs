@@ -80,14 +80,20 @@ ocpi_enum!(
     }
 );
 
-/// Parses an OCPI `DateTime` (`2015-06-29T20:39:09Z`, `Z` optional, up to 9 fraction digits, kept to the
-/// microsecond) into microseconds since the Unix epoch. Offsets such as `+01:00` are refused, as OCPI says.
+/// Parses an OCPI `DateTime` into microseconds since the Unix epoch: `2015-06-29T20:39:09Z`, the `Z`
+/// optional (no designator means UTC), fraction digits optional and rounded to the microsecond.
+/// Offsets other than zero (`+01:00`) are refused, as OCPI says. Like msgspec, which decodes the same
+/// field on the Python side, it also takes `t`/space for `T`, `z` for `Z` and `+00:00`/`-00:00`
+/// (the same instant as `Z`), so that both sides accept exactly the same tokens.
 pub(crate) fn parse_datetime(field: &'static str, text: &str) -> Result<i64, CoreError> {
     let bad = || CoreError::InvalidDateTime {
         field,
         value: text.chars().take(40).collect(),
     };
-    let body = text.strip_suffix('Z').unwrap_or(text);
+    let body = ["Z", "z", "+00:00", "-00:00"]
+        .iter()
+        .find_map(|zone| text.strip_suffix(zone))
+        .unwrap_or(text);
     let (main, fraction) = match body.split_once('.') {
         Some((main, fraction)) => (main, Some(fraction)),
         None => (body, None),
@@ -96,28 +102,31 @@ pub(crate) fn parse_datetime(field: &'static str, text: &str) -> Result<i64, Cor
     let shape_ok = bytes.len() == 19
         && bytes.iter().enumerate().all(|(i, b)| match i {
             4 | 7 => *b == b'-',
-            10 => *b == b'T',
+            10 => matches!(b, b'T' | b't' | b' '),
             13 | 16 => *b == b':',
             _ => b.is_ascii_digit(),
         });
-    if !shape_ok || text.len() > 32 {
+    if !shape_ok || text.len() > 40 {
         return Err(bad());
     }
     let number = |range: std::ops::Range<usize>| main.get(range).and_then(|s| s.parse::<u32>().ok()).ok_or_else(bad);
-    let date = NaiveDate::from_ymd_opt(
-        i32::try_from(number(0..4)?).map_err(|_| bad())?,
-        number(5..7)?,
-        number(8..10)?,
-    )
-    .ok_or_else(bad)?;
+    let year = i32::try_from(number(0..4)?).map_err(|_| bad())?;
+    let date = NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)
+        .filter(|_| year > 0)
+        .ok_or_else(bad)?;
     let time = NaiveTime::from_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?).ok_or_else(bad)?;
     let mut micros = 0_i64;
     if let Some(fraction) = fraction {
-        if fraction.is_empty() || fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        if fraction.is_empty() || fraction.len() > 18 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
-        for (i, digit) in fraction.bytes().take(6).enumerate() {
-            micros += i64::from(digit - b'0') * 10_i64.pow(5 - i as u32);
+        let mut digits = fraction
+            .bytes()
+            .map(|b| i64::from(b - b'0'))
+            .chain(std::iter::repeat(0));
+        micros = digits.by_ref().take(6).fold(0, |acc, d| acc * 10 + d);
+        if digits.next().is_some_and(|d| d >= 5) {
+            micros += 1; // round half up, like msgspec
         }
     }
     Ok(NaiveDateTime::new(date, time).and_utc().timestamp() * 1_000_000 + micros)
@@ -159,8 +168,11 @@ mod tests {
         assert_eq!(roundtrip("2018-01-01T01:08:01.123"), "2018-01-01T01:08:01.123Z");
         assert_eq!(
             roundtrip("2018-01-01T01:08:01.123456789Z"),
-            "2018-01-01T01:08:01.123456Z"
+            "2018-01-01T01:08:01.123457Z"
         );
+        assert_eq!(roundtrip("2018-01-01T01:08:01.9999996"), "2018-01-01T01:08:02Z");
+        assert_eq!(roundtrip("2015-06-29t20:39:09z"), "2015-06-29T20:39:09Z");
+        assert_eq!(roundtrip("2015-06-29 20:39:09+00:00"), "2015-06-29T20:39:09Z");
         assert_eq!(parse_datetime("x", "1970-01-01T00:00:01Z").unwrap(), 1_000_000);
     }
 
@@ -168,8 +180,9 @@ mod tests {
     fn datetime_with_offset_or_bad_shape_is_refused() {
         for text in [
             "2015-06-29T20:39:09+01:00",
-            "2015-06-29T20:39:09+00:00",
-            "2015-06-29 20:39:09Z",
+            "2015-06-29T20:39:09-01:00",
+            "2015-06-29_20:39:09Z",
+            "0000-01-01T00:00:00Z",
             "2015-02-30T20:39:09Z",
             "2015-06-29T24:00:00Z",
             "2015-06-29T20:39:09.Z",

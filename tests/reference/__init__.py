@@ -1,0 +1,1 @@
+"""Small pure-Python oracles that the Rust core is checked against."""
