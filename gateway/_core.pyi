@@ -20,8 +20,6 @@ _Action = Literal["ANSWER_LOCALLY", "ASK_EMSP_REALTIME", "ASK_EMSP_ELSE_LOCAL", 
 _Allowed = Literal["ALLOWED", "BLOCKED", "EXPIRED", "NO_CREDIT", "NOT_ALLOWED"]
 _AllowedPolicy = Literal["LOCAL", "REALTIME", "LOCAL_IF_VALID"]
 
-
-
 @final
 class TokenCache:
     """Every token of every eMSP, compact in memory, with the OCPI whitelist decision. Thread-safe.
@@ -46,7 +44,7 @@ class TokenCache:
     ``valid: false`` never skips a real-time check the whitelist type requires.
     """
 
-    def __init__(self, *, allowed_policy: _AllowedPolicy = "LOCAL", shards: int = 64) -> None:
+    def __new__(cls, *, allowed_policy: str = "LOCAL", shards: int = 64) -> TokenCache:
         """Create an empty cache.
 
         Args:
@@ -224,7 +222,7 @@ class TokenCache:
         """Return how many tokens are cached."""
 
 def whitelist_decision(
-    whitelist: str | None, valid: bool, *, emsp_reachable: bool = True, allowed_policy: _AllowedPolicy = "LOCAL"
+    whitelist: str | None, valid: bool, *, emsp_reachable: bool = True, allowed_policy: str = "LOCAL"
 ) -> tuple[_Action, _Allowed | None]:
     """The whitelist decision alone, as :meth:`TokenCache.authorize` takes it.
 

@@ -15,9 +15,7 @@ from gateway.core import CoreError, TokenCache, whitelist_decision
 from gateway.modules.tokens.models import Token
 from tests.reference import whitelist as reference
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "ocpi" / "examples" / "tokens"
-if not EXAMPLES.is_dir():  # a checkout with shared/ beside it (CI) or inside the work tree's parent
-    EXAMPLES = Path("/work/shared/ocpi/examples/tokens")
+EXAMPLES = Path(__file__).parents[1] / "unit" / "modules" / "tokens" / "examples"
 
 WHITELISTS = ("ALWAYS", "ALLOWED", "ALLOWED_OFFLINE", "NEVER")
 POLICIES = ("LOCAL", "REALTIME", "LOCAL_IF_VALID")
@@ -38,7 +36,9 @@ def cache_with(*tokens: dict[str, Any], policy: str = "LOCAL") -> TokenCache:
 # -- put / get -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["token_example_1_app_user.json", "token_example_2_full_rfid.json", "token_put_example.json"])
+@pytest.mark.parametrize(
+    "name", ["token_example_1_app_user.json", "token_example_2_full_rfid.json", "token_put_example.json"]
+)
 def test_token_cache_put_get_returns_the_spec_example(name: str) -> None:
     body = (EXAMPLES / name).read_bytes()
     cache = TokenCache()
@@ -279,7 +279,9 @@ def test_token_cache_load_ndjson_and_array_agree_and_count() -> None:
     for cc, pid, uid, kind in tokens_keys(500, 200, miss_every=0):
         assert by_lines.get(cc, pid, uid, kind) == by_array.get(cc, pid, uid, kind) is not None
     assert len(by_lines) == 500
-    assert sum(by_lines.count(cc, pid) for cc, pid in {(t[0].upper(), t[1].upper()) for t in tokens_keys(500, 500)}) == 500
+    assert (
+        sum(by_lines.count(cc, pid) for cc, pid in {(t[0].upper(), t[1].upper()) for t in tokens_keys(500, 500)}) == 500
+    )
 
 
 @pytest.mark.parametrize(
@@ -294,7 +296,10 @@ def test_token_cache_load_ndjson_and_array_agree_and_count() -> None:
         (b"[" + tokens_json(0).encode(), "EOF while parsing a list"),
         (b"[] []", "Invalid token list JSON: trailing characters"),
         (b'[{"uid": 1}]', r"Invalid token JSON: invalid type: integer `1`.* - at index 0"),
-        (tokens_ndjson(2).replace(b'"uid":"', b'"uid":"\xc3\xa9', 1), "Field `uid` must be printable ASCII .* at line 1"),
+        (
+            tokens_ndjson(2).replace(b'"uid":"', b'"uid":"\xc3\xa9', 1),
+            "Field `uid` must be printable ASCII .* at line 1",
+        ),
     ],
 )
 def test_token_cache_load_is_all_or_nothing_and_names_the_bad_record(data: bytes, message: str | None) -> None:
@@ -366,8 +371,17 @@ def test_token_cache_concurrent_readers_never_see_a_torn_token() -> None:
     """A writer flips tokens between two versions (field by field consistent); readers must see one or the other."""
     n = 200
     versions = [
-        [tokens_token(i, contract_id=f"V{v}C{i}", visual_number=f"V{v}-{i}", group_id=f"V{v}G", valid=v == 0,
-                      last_updated=f"203{v}-01-01T00:00:00Z") for i in range(n)]  # fmt: skip
+        [
+            tokens_token(
+                i,
+                contract_id=f"V{v}C{i}",
+                visual_number=f"V{v}-{i}",
+                group_id=f"V{v}G",
+                valid=v == 0,
+                last_updated=f"203{v}-01-01T00:00:00Z",
+            )
+            for i in range(n)
+        ]
         for v in (0, 1)
     ]
     bodies = [[encode(t) for t in version] for version in versions]

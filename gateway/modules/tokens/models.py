@@ -111,7 +111,7 @@ class _Object(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
     """The wire convention of OCPI objects: snake_case names as they are, unknown fields ignored."""
 
 
-class EnergyContract(_Object, kw_only=True):
+class EnergyContract(_Object, kw_only=True, frozen=True):
     """The driver's own energy supplier contract."""
 
     supplier_name: String64
@@ -120,7 +120,7 @@ class EnergyContract(_Object, kw_only=True):
     """Contract id at that supplier."""
 
 
-class Token(_Object, kw_only=True):
+class Token(_Object, kw_only=True, frozen=True):
     """An OCPI Token, as an eMSP pushes it (PUT) or a CPO pulls it (GET)."""
 
     country_code: CountryCode
@@ -157,7 +157,7 @@ class Token(_Object, kw_only=True):
         msgspec.structs.force_setattr(self, "last_updated", _utc(self.last_updated))
 
 
-class TokenPatch(_Object, kw_only=True):
+class TokenPatch(_Object, kw_only=True, frozen=True):
     """A Token PATCH body: the fields present replace the stored ones; ``last_updated`` is required.
 
     Identifiers may be sent and must then name the patched token (checked by the receiver).
@@ -184,7 +184,7 @@ class TokenPatch(_Object, kw_only=True):
         msgspec.structs.force_setattr(self, "last_updated", _utc(self.last_updated))
 
 
-class LocationReferences(_Object, kw_only=True):
+class LocationReferences(_Object, kw_only=True, frozen=True):
     """Where a driver wants to charge, sent with a real-time authorisation request."""
 
     location_id: CiId36
@@ -193,14 +193,14 @@ class LocationReferences(_Object, kw_only=True):
     """EVSE.uids at that location (all when absent)."""
 
 
-class DisplayText(_Object, kw_only=True):
+class DisplayText(_Object, kw_only=True, frozen=True):
     """A text for the driver in one language."""
 
     language: String2
     text: String512
 
 
-class AuthorizationInfo(_Object, kw_only=True):
+class AuthorizationInfo(_Object, kw_only=True, frozen=True):
     """The answer to an authorisation request (real-time from the eMSP, or ours from the cache)."""
 
     allowed: AllowedType
