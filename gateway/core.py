@@ -7,21 +7,25 @@ from gateway._core import (
     CompiledTariff,
     CoreError,
     PricingError,
+    TokenCache,
     core_version,
     price_cdr,
     price_cdr_batch,
     price_session,
+    whitelist_decision,
 )
 
 __all__ = (
     "CompiledTariff",
     "CoreError",
     "PricingError",
+    "TokenCache",
     "core_version",
     "extension_version",
     "price_cdr",
     "price_cdr_batch",
     "price_session",
+    "whitelist_decision",
 )
 
 

@@ -29,6 +29,25 @@ pub(crate) enum CoreError {
     UnknownTimeZone { field: &'static str, name: String },
     /// No tariff given, and the CDR embeds none.
     NoTariff,
+    // -- tokens ---------------------------------------------------------------------------------
+    /// A field is longer than OCPI allows (lengths count characters).
+    FieldTooLong { field: &'static str, max: usize },
+    /// A required identifier is the empty string.
+    FieldEmpty { field: &'static str },
+    /// A `CiString` holds something other than printable ASCII, or a string holds control characters.
+    FieldNotPrintable { field: &'static str, ascii: bool },
+    /// A `DateTime` is not in the OCPI profile of RFC 3339 (UTC, no offset).
+    InvalidDateTime { field: &'static str, value: String },
+    /// A PATCH body names another token than the one being patched.
+    PatchKeyMismatch { field: &'static str },
+    /// An argument from Python is not one of the accepted names.
+    UnknownValue { what: &'static str, value: String },
+    /// One record of a bulk load is bad; nothing of that load was stored.
+    BulkRecord {
+        line: bool,
+        number: usize,
+        source: Box<CoreError>,
+    },
 }
 
 impl fmt::Display for CoreError {
@@ -52,6 +71,34 @@ impl fmt::Display for CoreError {
                 f,
                 "No tariff to price with: none given and the CDR's `tariffs` list is empty"
             ),
+            Self::FieldTooLong { field, max } => write!(f, "Field `{field}` is longer than {max} characters"),
+            Self::FieldEmpty { field } => write!(f, "Field `{field}` is empty"),
+            Self::FieldNotPrintable { field, ascii: true } => {
+                write!(f, "Field `{field}` must be printable ASCII (CiString)")
+            }
+            Self::FieldNotPrintable { field, ascii: false } => write!(f, "Field `{field}` contains control characters"),
+            Self::InvalidDateTime { field, value } => {
+                write!(
+                    f,
+                    "Field `{field}` is not an OCPI DateTime such as 2015-06-29T20:39:09Z: `{value}`"
+                )
+            }
+            Self::PatchKeyMismatch { field } => write!(f, "Field `{field}` of the PATCH body differs from the token's"),
+            Self::UnknownValue { what, value } => write!(f, "Unknown {what} `{value}`"),
+            Self::BulkRecord {
+                line: true,
+                number,
+                source,
+            } => {
+                write!(f, "{source} - at line {number}; nothing was loaded")
+            }
+            Self::BulkRecord {
+                line: false,
+                number,
+                source,
+            } => {
+                write!(f, "{source} - at index {number}; nothing was loaded")
+            }
         }
     }
 }
@@ -74,7 +121,14 @@ create_exception!(
 impl CoreError {
     /// Whether the error comes from the tariff engine (raised as `PricingError`).
     fn is_pricing(&self) -> bool {
-        !matches!(self, Self::InvalidJson { .. })
+        matches!(
+            self,
+            Self::PricingJson { .. }
+                | Self::PricingField { .. }
+                | Self::TimeZoneRequired
+                | Self::UnknownTimeZone { .. }
+                | Self::NoTariff
+        )
     }
 }
 

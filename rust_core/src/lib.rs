@@ -5,6 +5,7 @@
 mod bindings;
 mod errors;
 mod tariff;
+mod tokens;
 
 use pyo3::prelude::*;
 
@@ -17,6 +18,8 @@ mod _core {
     use crate::bindings::core_version;
     #[pymodule_export]
     use crate::bindings::tariff::{price_cdr, price_cdr_batch, price_session, CompiledTariff};
+    #[pymodule_export]
+    use crate::bindings::tokens::{whitelist_decision, PyTokenCache};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -4,6 +4,8 @@ pub(crate) mod tariff;
 
 use pyo3::prelude::*;
 
+pub(crate) mod tokens;
+
 /// The version of the Rust core, as written in `rust_core/Cargo.toml`.
 #[pyfunction]
 pub(crate) fn core_version() -> &'static str {

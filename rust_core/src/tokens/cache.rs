@@ -1,0 +1,449 @@
+//! The token cache: every token of every eMSP, in shards behind `parking_lot` read-write locks.
+//!
+//! Keys are (`country_code`, `party_id`, uid, type), compared without ASCII case (they are `CiStrings`):
+//! country code and party id are stored upper-case, the uid as the eMSP last sent it. A token lives in
+//! the shard chosen by the hash of its uid and type, so one read lock answers any lookup, and
+//! `lookup_any` finds a uid across owners by walking a single probe sequence.
+//!
+//! Readers hold a read lock for one lookup; writers hold a write lock for one token, or for one chunk
+//! of a bulk load (see `bulk.rs`), so a reader never waits long behind a load.
+
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use parking_lot::RwLock;
+
+use crate::errors::CoreError;
+use crate::tokens::entry::{key_hash, Entry, PartyName, TokenView};
+use crate::tokens::model::TokenType;
+use crate::tokens::parse::{Text, TokenPatch, TokenRecord};
+use crate::tokens::pool::{Pool, Sym};
+use crate::tokens::whitelist::{decide, AllowedPolicy, Decision, TokenState};
+
+/// The tokens of one shard, the pool their repeated strings live in, and a token count per owner.
+#[derive(Default)]
+pub(crate) struct Shard {
+    pub(crate) table: HashTable<Entry>,
+    pub(crate) pool: Pool,
+    pub(crate) counts: HashMap<Sym, usize>,
+    /// How many times the shard was cleared: symbols from before a clear mean nothing after it.
+    pub(crate) epoch: u64,
+}
+
+/// The key of a lookup, normalised.
+#[derive(Clone, Copy)]
+pub(crate) struct Key<'a> {
+    pub(crate) party: PartyName,
+    pub(crate) uid: &'a str,
+    pub(crate) kind: TokenType,
+}
+
+impl<'a> Key<'a> {
+    /// The key, or `None` when the parts are too long to name any cached token.
+    pub(crate) fn new(country_code: &str, party_id: &str, uid: &'a str, kind: TokenType) -> Option<Self> {
+        Some(Self {
+            party: PartyName::new(country_code, party_id)?,
+            uid,
+            kind,
+        })
+    }
+}
+
+/// The answer to an authorisation request: the decision and, when the token is cached, its JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Authorization {
+    pub(crate) decision: Decision,
+    pub(crate) token: Option<Vec<u8>>,
+}
+
+/// Every token of every eMSP, compact, safe to share between threads.
+pub(crate) struct TokenCache {
+    shards: Box<[RwLock<Shard>]>,
+    pub(crate) hasher: DefaultHashBuilder,
+    policy: AllowedPolicy,
+}
+
+impl Shard {
+    /// Inserts or replaces `entry` (its symbols already in this shard's pool). True when it was new.
+    pub(crate) fn upsert(&mut self, hash: u64, entry: Entry, hasher: &DefaultHashBuilder) -> bool {
+        let Self { table, counts, .. } = self;
+        let same =
+            |e: &Entry| e.kind == entry.kind && e.party == entry.party && e.uid().eq_ignore_ascii_case(entry.uid());
+        if let Some(slot) = table.find_mut(hash, same) {
+            *slot = entry;
+            return false;
+        }
+        *counts.entry(entry.party).or_default() += 1;
+        table.insert_unique(hash, entry, |e| key_hash(hasher, e.uid(), e.kind).unwrap_or_default());
+        true
+    }
+
+    fn find(&self, hash: u64, key: &Key<'_>) -> Option<&Entry> {
+        self.table
+            .find(hash, |e| e.matches(&self.pool, key.party.as_str(), key.uid, key.kind))
+    }
+}
+
+impl TokenCache {
+    /// An empty cache with `shards` shards (rounded up to a power of two, 1 to 1024).
+    pub(crate) fn new(shards: usize, policy: AllowedPolicy) -> Self {
+        let count = shards.clamp(1, 1024).next_power_of_two();
+        Self {
+            shards: (0..count).map(|_| RwLock::default()).collect(),
+            hasher: DefaultHashBuilder::default(),
+            policy,
+        }
+    }
+
+    /// The policy for `ALLOWED` tokens this cache was built with.
+    pub(crate) fn policy(&self) -> AllowedPolicy {
+        self.policy
+    }
+
+    /// The shards, in order.
+    pub(crate) fn shards(&self) -> &[RwLock<Shard>] {
+        &self.shards
+    }
+
+    /// The index of the shard of a key hash. High bits: the table's bucket index uses the low ones.
+    pub(crate) fn shard_index(&self, hash: u64) -> usize {
+        (hash >> 40) as usize & (self.shards.len() - 1)
+    }
+
+    fn shard(&self, hash: u64) -> &RwLock<Shard> {
+        // In bounds: shard_index masks with len - 1, and len is a power of two >= 1.
+        &self.shards[self.shard_index(hash)]
+    }
+
+    /// Inserts or replaces a validated token. True when it was new.
+    pub(crate) fn put(&self, record: &TokenRecord<'_>) -> bool {
+        let (Some(hash), Some(party)) = (
+            key_hash(&self.hasher, &record.uid, record.kind),
+            PartyName::new(&record.country_code, &record.party_id),
+        ) else {
+            return false; // unreachable for validated records
+        };
+        let mut shard = self.shard(hash).write();
+        let party = shard.pool.intern(party.as_str());
+        let entry = Entry::new(record, party, &mut shard.pool);
+        shard.upsert(hash, entry, &self.hasher)
+    }
+
+    /// Applies a validated PATCH to a cached token: present fields replace. False when it is not cached.
+    pub(crate) fn patch(&self, key: &Key<'_>, patch: &TokenPatch<'_>) -> Result<bool, CoreError> {
+        check_patch_key(key, patch)?;
+        let Some(hash) = key_hash(&self.hasher, key.uid, key.kind) else {
+            return Ok(false);
+        };
+        let mut guard = self.shard(hash).write();
+        let shard = &mut *guard;
+        let Some(entry) = shard
+            .table
+            .find_mut(hash, |e| e.matches(&shard.pool, key.party.as_str(), key.uid, key.kind))
+        else {
+            return Ok(false);
+        };
+        let merged = merge(&entry.view(&shard.pool), patch);
+        *entry = Entry::new(&merged, entry.party, &mut shard.pool);
+        Ok(true)
+    }
+
+    /// Removes a token. True when it was cached.
+    pub(crate) fn remove(&self, key: &Key<'_>) -> bool {
+        let Some(hash) = key_hash(&self.hasher, key.uid, key.kind) else {
+            return false;
+        };
+        let mut guard = self.shard(hash).write();
+        let Shard {
+            table, pool, counts, ..
+        } = &mut *guard;
+        let Ok(found) = table.find_entry(hash, |e| e.matches(pool, key.party.as_str(), key.uid, key.kind)) else {
+            return false;
+        };
+        let (entry, _) = found.remove();
+        if let Some(count) = counts.get_mut(&entry.party) {
+            *count = count.saturating_sub(1);
+        }
+        true
+    }
+
+    /// The cached token as OCPI Token JSON.
+    pub(crate) fn get(&self, key: &Key<'_>) -> Option<Vec<u8>> {
+        let hash = key_hash(&self.hasher, key.uid, key.kind)?;
+        let shard = self.shard(hash).read();
+        shard.find(hash, key).map(|entry| render(&entry.view(&shard.pool)))
+    }
+
+    /// The whitelist decision for a key, with the token's JSON when it is cached.
+    pub(crate) fn authorize(&self, key: Option<&Key<'_>>, emsp_reachable: bool) -> Authorization {
+        let found = key.and_then(|key| {
+            let hash = key_hash(&self.hasher, key.uid, key.kind)?;
+            let shard = self.shard(hash).read();
+            shard
+                .find(hash, key)
+                .map(|entry| (state(entry), render(&entry.view(&shard.pool))))
+        });
+        match found {
+            Some((state, json)) => Authorization {
+                decision: decide(Some(state), emsp_reachable, self.policy),
+                token: Some(json),
+            },
+            None => Authorization {
+                decision: decide(None, emsp_reachable, self.policy),
+                token: None,
+            },
+        }
+    }
+
+    /// The decision for every cached token with this uid and type, whatever its owner, ordered by owner.
+    pub(crate) fn lookup_any(&self, uid: &str, kind: TokenType, emsp_reachable: bool) -> Vec<Authorization> {
+        let Some(hash) = key_hash(&self.hasher, uid, kind) else {
+            return Vec::new();
+        };
+        let shard = self.shard(hash).read();
+        let mut found: Vec<(&str, Authorization)> = shard
+            .table
+            .iter_hash(hash)
+            .filter(|e| e.kind == kind && e.uid().eq_ignore_ascii_case(uid))
+            .map(|e| {
+                let decision = decide(Some(state(e)), emsp_reachable, self.policy);
+                (
+                    shard.pool.get(e.party),
+                    Authorization {
+                        decision,
+                        token: Some(render(&e.view(&shard.pool))),
+                    },
+                )
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(b.0));
+        found.into_iter().map(|(_, authorization)| authorization).collect()
+    }
+
+    /// How many tokens are cached.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|shard| shard.read().table.len()).sum()
+    }
+
+    /// How many tokens of one owner are cached.
+    pub(crate) fn count(&self, country_code: &str, party_id: &str) -> usize {
+        let Some(party) = PartyName::new(country_code, party_id) else {
+            return 0;
+        };
+        let count_in = |shard: &Shard| {
+            shard
+                .pool
+                .find(party.as_str())
+                .and_then(|sym| shard.counts.get(&sym).copied())
+        };
+        self.shards
+            .iter()
+            .map(|shard| count_in(&shard.read()).unwrap_or(0))
+            .sum()
+    }
+
+    /// Drops every token. Each shard's memory is freed after its lock is released.
+    pub(crate) fn clear(&self) {
+        for shard in &*self.shards {
+            let mut guard = shard.write();
+            let epoch = guard.epoch + 1;
+            let old = std::mem::replace(
+                &mut *guard,
+                Shard {
+                    epoch,
+                    ..Shard::default()
+                },
+            );
+            drop(guard);
+            drop(old);
+        }
+    }
+
+    /// Bytes the cache holds: table slots, per-token blocks, pools and counters.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        let shard_bytes = |shard: &Shard| {
+            shard.table.allocation_size()
+                + shard.table.iter().map(Entry::heap_bytes).sum::<usize>()
+                + shard.pool.memory_bytes()
+                + shard.counts.allocation_size()
+        };
+        size_of::<Self>()
+            + self
+                .shards
+                .iter()
+                .map(|shard| shard_bytes(&shard.read()) + size_of::<RwLock<Shard>>())
+                .sum::<usize>()
+    }
+}
+
+fn state(entry: &Entry) -> TokenState {
+    TokenState {
+        whitelist: entry.whitelist,
+        valid: entry.valid,
+    }
+}
+
+fn render(view: &TokenView<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(320);
+    view.write_json(&mut out);
+    out
+}
+
+/// Refuses a PATCH whose identifying fields, when present, name another token.
+fn check_patch_key(key: &Key<'_>, patch: &TokenPatch<'_>) -> Result<(), CoreError> {
+    let party = key.party.as_str();
+    let (country_code, party_id) = party.split_once('\x1f').unwrap_or((party, ""));
+    let differs = |given: Option<&Text<'_>>, expected: &str| given.is_some_and(|g| !g.eq_ignore_ascii_case(expected));
+    if differs(patch.country_code.as_ref(), country_code) {
+        return Err(CoreError::PatchKeyMismatch { field: "country_code" });
+    }
+    if differs(patch.party_id.as_ref(), party_id) {
+        return Err(CoreError::PatchKeyMismatch { field: "party_id" });
+    }
+    if differs(patch.uid.as_ref(), key.uid) {
+        return Err(CoreError::PatchKeyMismatch { field: "uid" });
+    }
+    if patch.kind.is_some_and(|kind| kind != key.kind) {
+        return Err(CoreError::PatchKeyMismatch { field: "type" });
+    }
+    Ok(())
+}
+
+/// The cached token with the PATCH's present fields replacing its own, as an owned record.
+fn merge(view: &TokenView<'_>, patch: &TokenPatch<'_>) -> TokenRecord<'static> {
+    let own = |text: &str| Text(text.to_owned().into());
+    let pick = |patched: Option<&Text<'_>>, current: Option<&str>| patched.map(|t| own(t)).or_else(|| current.map(own));
+    let energy_contract = match &patch.energy_contract {
+        Some(contract) => Some(crate::tokens::parse::EnergyContract {
+            supplier_name: own(&contract.supplier_name),
+            contract_id: contract.contract_id.as_deref().map(own),
+        }),
+        None => view
+            .energy_contract
+            .map(|(supplier, id)| crate::tokens::parse::EnergyContract {
+                supplier_name: own(supplier),
+                contract_id: id.map(own),
+            }),
+    };
+    TokenRecord {
+        country_code: own(view.country_code),
+        party_id: own(view.party_id),
+        uid: own(view.uid),
+        kind: view.kind,
+        contract_id: pick(patch.contract_id.as_ref(), Some(view.contract_id)).unwrap_or_else(|| own("")),
+        visual_number: pick(patch.visual_number.as_ref(), view.visual_number),
+        issuer: pick(patch.issuer.as_ref(), Some(view.issuer)).unwrap_or_else(|| own("")),
+        group_id: pick(patch.group_id.as_ref(), view.group_id),
+        valid: patch.valid.unwrap_or(view.valid),
+        whitelist: patch.whitelist.unwrap_or(view.whitelist),
+        language: pick(patch.language.as_ref(), view.language),
+        default_profile_type: patch.default_profile_type.or(view.default_profile_type),
+        energy_contract,
+        last_updated: patch.last_updated,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::tokens::model::{AllowedType, WhitelistType};
+    use crate::tokens::parse::{parse_patch, parse_token};
+    use crate::tokens::whitelist::Action;
+
+    fn token(cc: &str, pid: &str, uid: &str, whitelist: &str, valid: bool) -> String {
+        format!(
+            r#"{{"country_code":"{cc}","party_id":"{pid}","uid":"{uid}","type":"RFID","contract_id":"C-{uid}","issuer":"Issuer","valid":{valid},"whitelist":"{whitelist}","last_updated":"2020-01-01T00:00:00Z"}}"#
+        )
+    }
+
+    fn put(cache: &TokenCache, json: &str) -> bool {
+        cache.put(&parse_token(json.as_bytes()).unwrap())
+    }
+
+    fn key<'a>(cc: &str, pid: &str, uid: &'a str) -> Key<'a> {
+        Key::new(cc, pid, uid, TokenType::Rfid).unwrap()
+    }
+
+    #[test]
+    fn put_get_remove_with_case_insensitive_keys() {
+        let cache = TokenCache::new(8, AllowedPolicy::Local);
+        assert!(put(&cache, &token("nl", "tnm", "AbC", "ALWAYS", true)));
+        assert!(!put(&cache, &token("NL", "TNM", "abc", "ALWAYS", false)));
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.count("nl", "TNM"), 1);
+        let json = String::from_utf8(cache.get(&key("Nl", "tNm", "ABC")).unwrap()).unwrap();
+        assert!(
+            json.starts_with(r#"{"country_code":"NL","party_id":"TNM","uid":"abc""#),
+            "{json}"
+        );
+        assert!(cache
+            .get(&Key::new("NL", "TNM", "abc", TokenType::AppUser).unwrap())
+            .is_none());
+        assert!(cache.remove(&key("NL", "TNM", "ABC")));
+        assert!(!cache.remove(&key("NL", "TNM", "ABC")));
+        assert_eq!((cache.len(), cache.count("NL", "TNM")), (0, 0));
+    }
+
+    #[test]
+    fn authorize_applies_the_whitelist_decision() {
+        let cache = TokenCache::new(2, AllowedPolicy::Local);
+        put(&cache, &token("NL", "TNM", "1", "NEVER", false));
+        let answer = cache.authorize(Some(&key("NL", "TNM", "1")), true);
+        assert_eq!(answer.decision.action, Action::AskEmspRealtime);
+        assert!(answer.token.is_some());
+        let unknown = cache.authorize(Some(&key("NL", "TNM", "2")), true);
+        assert_eq!((unknown.decision.action, unknown.token), (Action::Unknown, None));
+        assert_eq!(cache.authorize(None, true).decision.action, Action::Unknown);
+    }
+
+    #[test]
+    fn lookup_any_finds_the_uid_under_every_owner() {
+        let cache = TokenCache::new(1, AllowedPolicy::Local);
+        put(&cache, &token("NL", "TNM", "X1", "ALWAYS", true));
+        put(&cache, &token("DE", "ABC", "x1", "ALWAYS", false));
+        put(&cache, &token("DE", "ABC", "X2", "ALWAYS", true));
+        let found = cache.lookup_any("X1", TokenType::Rfid, true);
+        let allowed: Vec<_> = found.iter().map(|a| a.decision.allowed).collect();
+        assert_eq!(allowed, [Some(AllowedType::Blocked), Some(AllowedType::Allowed)]);
+        assert!(cache.lookup_any("X1", TokenType::Other, true).is_empty());
+        assert!(cache.lookup_any(&"X".repeat(40), TokenType::Rfid, true).is_empty());
+    }
+
+    #[test]
+    fn patch_replaces_present_fields_and_refuses_another_key() {
+        let cache = TokenCache::new(4, AllowedPolicy::Local);
+        put(&cache, &token("NL", "TNM", "P1", "ALLOWED", true));
+        let patch =
+            parse_patch(br#"{"valid":false,"whitelist":"NEVER","group_id":"G","last_updated":"2021-01-01T00:00:00Z"}"#)
+                .unwrap();
+        assert!(cache.patch(&key("nl", "tnm", "p1"), &patch).unwrap());
+        let json = String::from_utf8(cache.get(&key("NL", "TNM", "P1")).unwrap()).unwrap();
+        assert!(
+            json.contains(r#""group_id":"G","valid":false,"whitelist":"NEVER""#),
+            "{json}"
+        );
+        assert!(json.contains("2021-01-01T00:00:00Z") && json.contains(r#""contract_id":"C-P1""#));
+        assert!(!cache.patch(&key("NL", "TNM", "P2"), &patch).unwrap());
+        let other = parse_patch(br#"{"uid":"P9","last_updated":"2021-01-01T00:00:00Z"}"#).unwrap();
+        assert!(cache.patch(&key("NL", "TNM", "P1"), &other).is_err());
+        let same = parse_patch(br#"{"uid":"p1","type":"RFID","last_updated":"2021-01-01T00:00:00Z"}"#).unwrap();
+        assert!(cache.patch(&key("NL", "TNM", "P1"), &same).unwrap());
+        assert_eq!(cache.count("NL", "TNM"), 1);
+    }
+
+    #[test]
+    fn clear_empties_and_memory_is_counted() {
+        let cache = TokenCache::new(4, AllowedPolicy::Realtime);
+        for i in 0..100 {
+            put(&cache, &token("NL", "TNM", &i.to_string(), "ALLOWED", true));
+        }
+        assert_eq!(cache.len(), 100);
+        assert!(cache.memory_bytes() > 100 * 56);
+        assert_eq!(
+            cache.authorize(Some(&key("NL", "TNM", "7")), true).decision.action,
+            Action::AskEmspElseLocal
+        );
+        cache.clear();
+        assert_eq!((cache.len(), cache.count("NL", "TNM")), (0, 0));
+        assert_eq!(WhitelistType::Allowed.as_str(), "ALLOWED");
+    }
+}

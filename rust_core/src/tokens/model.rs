@@ -1,0 +1,210 @@
+//! The OCPI 2.2.1 token enums and the `DateTime` type, as the cache stores them: one byte per enum,
+//! microseconds since the Unix epoch (UTC) for a `DateTime`.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use serde::Deserialize;
+
+use crate::errors::CoreError;
+
+/// Defines a fieldless enum stored as `u8`, with its OCPI names for parsing and output.
+macro_rules! ocpi_enum {
+    ($(#[$doc:meta])* $name:ident, $what:literal { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+        #[repr(u8)]
+        pub(crate) enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        #[allow(dead_code)] // not every enum is parsed from a name outside JSON
+        impl $name {
+            /// Every variant, in declaration order.
+            pub(crate) const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The OCPI name, e.g. `ALLOWED_OFFLINE`.
+            pub(crate) fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+
+            /// Parses the OCPI name (case-sensitive, as enums are in OCPI).
+            pub(crate) fn parse(text: &str) -> Result<Self, CoreError> {
+                match text {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err(CoreError::UnknownValue { what: $what, value: text.chars().take(40).collect() }),
+                }
+            }
+        }
+    };
+}
+
+ocpi_enum!(
+    /// How a token is presented: `TokenType`.
+    TokenType, "token type" {
+        AdHocUser = "AD_HOC_USER",
+        AppUser = "APP_USER",
+        Other = "OTHER",
+        Rfid = "RFID",
+    }
+);
+
+ocpi_enum!(
+    /// Whether the CPO may authorise the token from its cache: `WhitelistType`.
+    WhitelistType, "whitelist type" {
+        Always = "ALWAYS",
+        Allowed = "ALLOWED",
+        AllowedOffline = "ALLOWED_OFFLINE",
+        Never = "NEVER",
+    }
+);
+
+ocpi_enum!(
+    /// The charging preference to apply automatically: `ProfileType`.
+    ProfileType, "profile type" {
+        Cheap = "CHEAP",
+        Fast = "FAST",
+        Green = "GREEN",
+        Regular = "REGULAR",
+    }
+);
+
+ocpi_enum!(
+    /// An authorisation answer: `AllowedType`.
+    AllowedType, "allowed type" {
+        Allowed = "ALLOWED",
+        Blocked = "BLOCKED",
+        Expired = "EXPIRED",
+        NoCredit = "NO_CREDIT",
+        NotAllowed = "NOT_ALLOWED",
+    }
+);
+
+/// Parses an OCPI `DateTime` into microseconds since the Unix epoch: `2015-06-29T20:39:09Z`, the `Z`
+/// optional (no designator means UTC), fraction digits optional and rounded to the microsecond.
+/// Offsets other than zero (`+01:00`) are refused, as OCPI says. Like msgspec, which decodes the same
+/// field on the Python side, it also takes `t`/space for `T`, `z` for `Z` and `+00:00`/`-00:00`
+/// (the same instant as `Z`), so that both sides accept exactly the same tokens.
+pub(crate) fn parse_datetime(field: &'static str, text: &str) -> Result<i64, CoreError> {
+    let bad = || CoreError::InvalidDateTime {
+        field,
+        value: text.chars().take(40).collect(),
+    };
+    let body = ["Z", "z", "+00:00", "-00:00"]
+        .iter()
+        .find_map(|zone| text.strip_suffix(zone))
+        .unwrap_or(text);
+    let (main, fraction) = match body.split_once('.') {
+        Some((main, fraction)) => (main, Some(fraction)),
+        None => (body, None),
+    };
+    let bytes = main.as_bytes();
+    let shape_ok = bytes.len() == 19
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            10 => matches!(b, b'T' | b't' | b' '),
+            13 | 16 => *b == b':',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape_ok || text.len() > 40 {
+        return Err(bad());
+    }
+    let number = |range: std::ops::Range<usize>| main.get(range).and_then(|s| s.parse::<u32>().ok()).ok_or_else(bad);
+    let year = i32::try_from(number(0..4)?).map_err(|_| bad())?;
+    let date = NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)
+        .filter(|_| year > 0)
+        .ok_or_else(bad)?;
+    let time = NaiveTime::from_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?).ok_or_else(bad)?;
+    let mut micros = 0_i64;
+    if let Some(fraction) = fraction {
+        if fraction.is_empty() || fraction.len() > 18 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let mut digits = fraction
+            .bytes()
+            .map(|b| i64::from(b - b'0'))
+            .chain(std::iter::repeat(0));
+        micros = digits.by_ref().take(6).fold(0, |acc, d| acc * 10 + d);
+        if digits.next().is_some_and(|d| d >= 5) {
+            micros += 1; // round half up, like msgspec
+        }
+    }
+    Ok(NaiveDateTime::new(date, time).and_utc().timestamp() * 1_000_000 + micros)
+}
+
+/// Writes a `DateTime` the way OCPI prefers it: UTC with `Z`, fraction digits only when needed.
+pub(crate) fn write_datetime(out: &mut Vec<u8>, micros: i64) {
+    let seconds = micros.div_euclid(1_000_000);
+    let fraction = micros.rem_euclid(1_000_000);
+    let Some(moment) = DateTime::from_timestamp(seconds, 0) else {
+        out.extend_from_slice(b"1970-01-01T00:00:00Z");
+        return;
+    };
+    out.extend_from_slice(moment.format("%Y-%m-%dT%H:%M:%S").to_string().as_bytes());
+    if fraction != 0 {
+        let digits = format!("{fraction:06}");
+        out.push(b'.');
+        out.extend_from_slice(digits.trim_end_matches('0').as_bytes());
+    }
+    out.push(b'Z');
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(text: &str) -> String {
+        let mut out = Vec::new();
+        write_datetime(&mut out, parse_datetime("last_updated", text).unwrap());
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn datetime_shapes_of_the_spec_parse_and_print_with_z() {
+        assert_eq!(roundtrip("2015-06-29T20:39:09Z"), "2015-06-29T20:39:09Z");
+        assert_eq!(roundtrip("2015-06-29T20:39:09"), "2015-06-29T20:39:09Z");
+        assert_eq!(roundtrip("2016-12-29T17:45:09.2Z"), "2016-12-29T17:45:09.2Z");
+        assert_eq!(roundtrip("2018-01-01T01:08:01.123"), "2018-01-01T01:08:01.123Z");
+        assert_eq!(
+            roundtrip("2018-01-01T01:08:01.123456789Z"),
+            "2018-01-01T01:08:01.123457Z"
+        );
+        assert_eq!(roundtrip("2018-01-01T01:08:01.9999996"), "2018-01-01T01:08:02Z");
+        assert_eq!(roundtrip("2015-06-29t20:39:09z"), "2015-06-29T20:39:09Z");
+        assert_eq!(roundtrip("2015-06-29 20:39:09+00:00"), "2015-06-29T20:39:09Z");
+        assert_eq!(parse_datetime("x", "1970-01-01T00:00:01Z").unwrap(), 1_000_000);
+    }
+
+    #[test]
+    fn datetime_with_offset_or_bad_shape_is_refused() {
+        for text in [
+            "2015-06-29T20:39:09+01:00",
+            "2015-06-29T20:39:09-01:00",
+            "2015-06-29_20:39:09Z",
+            "0000-01-01T00:00:00Z",
+            "2015-02-30T20:39:09Z",
+            "2015-06-29T24:00:00Z",
+            "2015-06-29T20:39:09.Z",
+            "2015-06-29",
+            "",
+            "２015-06-29T20:39:09Z",
+        ] {
+            assert!(parse_datetime("last_updated", text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn enums_parse_their_ocpi_names_and_are_one_byte() {
+        for kind in TokenType::ALL {
+            assert_eq!(TokenType::parse(kind.as_str()).unwrap(), *kind);
+        }
+        assert_eq!(size_of::<Option<ProfileType>>(), 1);
+        assert_eq!(
+            WhitelistType::parse("ALLOWED_OFFLINE").unwrap(),
+            WhitelistType::AllowedOffline
+        );
+        assert!(WhitelistType::parse("allowed").is_err());
+        assert_eq!(AllowedType::NoCredit.as_str(), "NO_CREDIT");
+    }
+}
