@@ -12,7 +12,9 @@ from gateway.store.base import Partner
 
 __all__ = (
     "MAX_MICROS",
+    "check_max_len",
     "check_page",
+    "check_read",
     "decode_partner",
     "encode_partner",
     "from_micros",
@@ -79,3 +81,23 @@ def check_page(offset: int, limit: int) -> None:
     """
     if offset < 0 or limit < 0:
         raise ValueError(f"offset and limit must not be negative, got offset={offset} limit={limit}")
+
+
+def check_max_len(max_len: int) -> None:
+    """Reject a change log length below one.
+
+    Raises:
+        ValueError: ``max_len`` is below one.
+    """
+    if max_len < 1:
+        raise ValueError(f"publish_max_len must be at least 1, got {max_len}")
+
+
+def check_read(limit: int, block_seconds: float) -> None:
+    """Reject a change log read with a non-positive ``limit`` or a negative wait.
+
+    Raises:
+        ValueError: ``limit`` is below one or ``block_seconds`` is negative.
+    """
+    if limit < 1 or block_seconds < 0:
+        raise ValueError(f"limit must be positive and block_seconds not negative, got {limit} and {block_seconds}")

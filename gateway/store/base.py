@@ -10,7 +10,11 @@ Two kinds of data live in a store:
   ``last_updated`` ascending, then country code, party id and id (byte order), so that a crawl with
   ``offset`` sees every object once even while others change.
 
-Plus short-lived values with an expiry (authorisation references).
+Plus short-lived values with an expiry (authorisation references), and a change log per topic: an ordered,
+bounded list of opaque payloads that lets every worker on every host keep its in-memory caches coherent.
+A worker reads :meth:`Store.published_cursor`, loads its cache from the store, then follows the log with
+:meth:`Store.read_published` from that cursor; a write that changes cached data passes ``publish=`` so the
+entry is appended in the same transaction as the write.
 
 Backends: :mod:`gateway.store.sqlite` (embedded default) and :mod:`gateway.store.redis`. An acknowledged
 write is durable in the backend before the method returns. Country codes and party ids are stored as
@@ -28,15 +32,25 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = (
+    "LOG_START",
+    "PUBLISH_MAX_LEN",
     "ObjectKey",
     "ObjectPage",
     "Partner",
     "PartnerEndpoint",
     "PartnerRole",
     "PartnerState",
+    "PublishedBatch",
     "Store",
     "StoredObject",
 )
+
+LOG_START = "0"
+"""The cursor before every entry of any topic: what :meth:`Store.published_cursor` returns for an empty topic.
+Every backend accepts it in :meth:`Store.read_published`."""
+
+PUBLISH_MAX_LEN = 10_000
+"""Default of how many entries a topic's change log keeps (approximately: backends trim in steps)."""
 
 PartnerState = Literal["PENDING", "REGISTERED", "UNREGISTERED"]
 """PENDING: a registration token A was issued and the partner has not registered yet.
@@ -123,6 +137,19 @@ class ObjectPage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[StoredObject]
 
 
+class PublishedBatch(msgspec.Struct, frozen=True, kw_only=True):
+    """What one :meth:`Store.read_published` returns."""
+
+    entries: list[tuple[str, bytes]]
+    """The entries after the cursor that was passed, oldest first, as (cursor, payload)."""
+    cursor: str
+    """The cursor to pass next time: the last entry's, the one passed when there were none, or the newest one
+    when ``gap`` is set."""
+    gap: bool = False
+    """Entries after the passed cursor were already trimmed away. ``entries`` is then empty: the reader must
+    reload everything it caches from the store and continue from ``cursor``."""
+
+
 @runtime_checkable
 class Store(Protocol):
     """The persistence contract. Every method is a coroutine; every write is durable when it returns."""
@@ -163,20 +190,35 @@ class Store(Protocol):
         ...
 
     # -- OCPI objects ----------------------------------------------------------------------------
-    async def put_object(self, kind: str, obj: StoredObject) -> bool:
-        """Create or replace one object. Returns ``True`` when it was created, ``False`` when replaced."""
+    async def put_object(self, kind: str, obj: StoredObject, *, publish: tuple[str, bytes] | None = None) -> bool:
+        """Create or replace one object. Returns ``True`` when it was created, ``False`` when replaced.
+
+        With ``publish=(topic, payload)``, the payload is appended to the topic's change log in the same
+        transaction as the write: the change is never stored without being announced, nor announced without
+        being stored.
+        """
         ...
 
-    async def put_objects(self, kind: str, objects: Sequence[StoredObject]) -> int:
-        """Create or replace many objects in one durable batch. Returns how many were new."""
+    async def put_objects(
+        self, kind: str, objects: Sequence[StoredObject], *, publish: tuple[str, bytes] | None = None
+    ) -> int:
+        """Create or replace many objects in one durable batch. Returns how many were new.
+
+        With ``publish=(topic, payload)``, one entry for the whole call is appended in the same transaction
+        as every object of the batch (also when ``objects`` is empty).
+        """
         ...
 
     async def get_object(self, kind: str, key: ObjectKey) -> StoredObject | None:
         """Return one object, or ``None``."""
         ...
 
-    async def delete_object(self, kind: str, key: ObjectKey) -> bool:
-        """Delete one object; ``False`` when it did not exist."""
+    async def delete_object(self, kind: str, key: ObjectKey, *, publish: tuple[str, bytes] | None = None) -> bool:
+        """Delete one object; ``False`` when it did not exist.
+
+        With ``publish=(topic, payload)``, the entry is appended in the same transaction as the delete, also
+        when the object did not exist (an extra announcement is harmless; a missing one is not).
+        """
         ...
 
     async def list_objects(
@@ -207,4 +249,35 @@ class Store(Protocol):
 
     async def get_expiring(self, namespace: str, key: str) -> bytes | None:
         """Return a value stored with :meth:`put_expiring` that has not expired, or ``None``."""
+        ...
+
+    # -- change log ------------------------------------------------------------------------------
+    async def publish(self, topic: str, payload: bytes) -> str:
+        """Append ``payload`` to the topic's change log on its own and return the new entry's cursor.
+
+        Cursors are opaque strings, ordered per topic by append order (do not compare them as strings). The
+        log keeps about the newest ``publish_max_len`` entries of each topic (a constructor parameter);
+        trimming older ones is what makes a reader that fell behind see a gap.
+        """
+        ...
+
+    async def published_cursor(self, topic: str) -> str:
+        """The cursor of the topic's newest entry, or :data:`LOG_START` when it has none.
+
+        Used at warm start: take this cursor, load the cache from the store, then follow the log from it.
+        """
+        ...
+
+    async def read_published(
+        self, topic: str, after: str, *, block_seconds: float = 0.0, limit: int = 100
+    ) -> PublishedBatch:
+        """Up to ``limit`` entries published after the cursor ``after``, oldest first.
+
+        When there are none yet, wait up to ``block_seconds`` for one to arrive (``0`` does not wait) and
+        return an empty batch with ``cursor == after`` after the wait. When entries after ``after`` were
+        already trimmed, return at once with ``gap=True`` (see :class:`PublishedBatch`).
+
+        Raises:
+            ValueError: ``after`` is not a cursor of this backend, or ``limit`` is not positive.
+        """
         ...

@@ -12,7 +12,16 @@ connection; WAL lets them read while a write is in progress.
 
 Layout: ``partners`` (the partner record as JSON, with a unique SHA-256 of its token), ``objects``
 (one row per OCPI object, ``last_updated`` as integer microseconds since the epoch, UTC), ``expiring``
-(values with an expiry, deleted lazily) and ``schema_version``.
+(values with an expiry, deleted lazily), ``changes`` (the change log of every topic, ordered by one
+``AUTOINCREMENT`` sequence, so a cursor is never reused), ``change_trims`` (per topic, the newest sequence
+number trimmed away: the gap rule) and ``schema_version``.
+
+Change log: an entry is written on the write thread like every other write, in the same transaction as the
+object write it announces. Every ``trim_every`` appends to a topic (and on the first one after open), the
+appending process deletes that topic's entries older than the newest ``publish_max_len`` and records the
+newest deleted sequence number; a reader whose cursor is older than that has missed entries (a gap). Readers
+poll: SQLite has no notification across processes, so a blocking read re-reads every
+:data:`POLL_INTERVAL_SECONDS` until an entry arrives or the wait ends.
 """
 
 from __future__ import annotations
@@ -28,7 +37,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from gateway.store._codec import (
+    check_max_len,
     check_page,
+    check_read,
     decode_partner,
     encode_partner,
     from_micros,
@@ -36,15 +47,23 @@ from gateway.store._codec import (
     token_digest,
     token_matches,
 )
-from gateway.store.base import ObjectKey, ObjectPage, Partner, StoredObject
+from gateway.store.base import (
+    LOG_START,
+    PUBLISH_MAX_LEN,
+    ObjectKey,
+    ObjectPage,
+    Partner,
+    PublishedBatch,
+    StoredObject,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime
 
-__all__ = ("SCHEMA_VERSION", "SqliteStore")
+__all__ = ("POLL_INTERVAL_SECONDS", "SCHEMA_VERSION", "SqliteStore")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema this code writes. Bump it and add a step to ``_MIGRATIONS`` when the schema changes."""
 
 BUSY_TIMEOUT_MS = 10_000
@@ -79,7 +98,21 @@ _SCHEMA_V1 = (
     "CREATE INDEX expiring_expires_at ON expiring (expires_at)",
 )
 
-_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1}
+_SCHEMA_V2 = (
+    """CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        topic TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        created INTEGER NOT NULL
+    )""",
+    "CREATE INDEX changes_topic ON changes (topic, seq)",
+    """CREATE TABLE change_trims (
+        topic TEXT PRIMARY KEY,
+        through INTEGER NOT NULL
+    )""",
+)
+
+_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 """Statements that take the schema from version ``n - 1`` to version ``n``."""
 
 _UPSERT_NEW = (
@@ -91,6 +124,12 @@ _UPDATE_EXISTING = (
     " WHERE kind = ?1 AND country_code = ?2 AND party_id = ?3 AND id = ?4"
 )
 _ORDER = "ORDER BY last_updated, country_code, party_id, id"
+
+POLL_INTERVAL_SECONDS = 0.05
+"""How often a blocking :meth:`SqliteStore.read_published` looks for new entries."""
+
+_NEWEST_SEQ = "SELECT max(seq) FROM changes WHERE topic = ?"
+_TRIMMED_THROUGH = "SELECT through FROM change_trims WHERE topic = ?"
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -138,6 +177,17 @@ def _stored_object(row: tuple[str, str, str, int, bytes]) -> StoredObject:
     return StoredObject(key=ObjectKey(country_code, party_id, object_id), last_updated=from_micros(micros), data=data)
 
 
+def _parse_cursor(cursor: str) -> int:
+    """The sequence number a SQLite cursor stands for.
+
+    Raises:
+        ValueError: ``cursor`` is not a non-negative decimal integer.
+    """
+    if not cursor.isascii() or not cursor.isdecimal():
+        raise ValueError(f"Invalid change log cursor {cursor!r}")
+    return int(cursor)
+
+
 def _filters(
     kind: str, owner: tuple[str, str] | None, date_from: datetime | None, date_to: datetime | None
 ) -> tuple[str, list[Any]]:
@@ -159,9 +209,23 @@ def _filters(
 class SqliteStore:
     """The :class:`~gateway.store.base.Store` on one SQLite file (created with its directory on open)."""
 
-    def __init__(self, path: str | Path) -> None:
-        """Prepare a store on ``path``; nothing is opened until :meth:`open`."""
+    def __init__(self, path: str | Path, *, publish_max_len: int = PUBLISH_MAX_LEN) -> None:
+        """Prepare a store on ``path``; nothing is opened until :meth:`open`.
+
+        Args:
+            path: The database file.
+            publish_max_len: How many entries each topic's change log keeps, approximately.
+
+        Raises:
+            ValueError: ``publish_max_len`` is below one.
+        """
+        check_max_len(publish_max_len)
         self.path = Path(path)
+        self.publish_max_len = publish_max_len
+        self.trim_every = max(1, publish_max_len // 10)
+        """Appends to one topic between two trims by this process: the log holds at most about
+        ``publish_max_len + trim_every`` entries per writing process."""
+        self._appends: dict[str, int] = {}  # appends per topic since this process last trimmed it
         self._writer: ThreadPoolExecutor | None = None
         self._write_conn: sqlite3.Connection | None = None
         self._local = threading.local()
@@ -169,7 +233,7 @@ class SqliteStore:
         self._readers_lock = threading.Lock()
 
     @classmethod
-    def from_url(cls, url: str) -> SqliteStore:
+    def from_url(cls, url: str, *, publish_max_len: int = PUBLISH_MAX_LEN) -> SqliteStore:
         """Build a store from ``sqlite:///relative/path`` or ``sqlite:////absolute/path``.
 
         Raises:
@@ -178,7 +242,7 @@ class SqliteStore:
         prefix = "sqlite:///"
         if not url.startswith(prefix) or len(url) == len(prefix):
             raise ValueError(f"SQLite store URL must look like sqlite:///PATH, got {url!r}")
-        return cls(url[len(prefix) :])
+        return cls(url[len(prefix) :], publish_max_len=publish_max_len)
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
@@ -246,16 +310,18 @@ class SqliteStore:
         return await self._write(self._delete, "DELETE FROM partners WHERE id = ?", (partner_id,))
 
     # -- OCPI objects ----------------------------------------------------------------------------
-    async def put_object(self, kind: str, obj: StoredObject) -> bool:
-        """Create or replace one object; ``True`` when it was created."""
-        return await self._write(self._put_objects, [_object_row(kind, obj)]) == 1
+    async def put_object(self, kind: str, obj: StoredObject, *, publish: tuple[str, bytes] | None = None) -> bool:
+        """Create or replace one object (and append ``publish`` in the same transaction); ``True`` when new."""
+        return await self._write(self._put_objects, [_object_row(kind, obj)], publish) == 1
 
-    async def put_objects(self, kind: str, objects: Sequence[StoredObject]) -> int:
-        """Create or replace many objects in one transaction; returns how many were new."""
+    async def put_objects(
+        self, kind: str, objects: Sequence[StoredObject], *, publish: tuple[str, bytes] | None = None
+    ) -> int:
+        """Create or replace many objects in one transaction (with one ``publish`` entry); returns how many were new."""
         rows = [_object_row(kind, obj) for obj in objects]
-        if not rows:
+        if not rows and publish is None:
             return 0
-        return await self._write(self._put_objects, rows)
+        return await self._write(self._put_objects, rows, publish)
 
     async def get_object(self, kind: str, key: ObjectKey) -> StoredObject | None:
         """Return one object, or ``None``."""
@@ -266,10 +332,10 @@ class SqliteStore:
         row = self._reader().execute(sql, (kind, key.country_code, key.party_id, key.id)).fetchone()
         return None if row is None else _stored_object(row)
 
-    async def delete_object(self, kind: str, key: ObjectKey) -> bool:
-        """Delete one object; ``False`` when it did not exist."""
+    async def delete_object(self, kind: str, key: ObjectKey, *, publish: tuple[str, bytes] | None = None) -> bool:
+        """Delete one object (and append ``publish`` in the same transaction); ``False`` when it did not exist."""
         sql = "DELETE FROM objects WHERE kind = ? AND country_code = ? AND party_id = ? AND id = ?"
-        return await self._write(self._delete, sql, (kind, key.country_code, key.party_id, key.id))
+        return await self._write(self._delete, sql, (kind, key.country_code, key.party_id, key.id), publish)
 
     async def list_objects(
         self,
@@ -312,6 +378,59 @@ class SqliteStore:
         sql = "SELECT value FROM expiring WHERE namespace = ? AND key = ? AND expires_at > ?"
         row = self._reader().execute(sql, (namespace, key, _now_micros())).fetchone()
         return None if row is None else bytes(row[0])
+
+    # -- change log ------------------------------------------------------------------------------
+    async def publish(self, topic: str, payload: bytes) -> str:
+        """Append an entry to the topic's change log; returns its cursor."""
+        return str(await self._write(self._publish, topic, payload))
+
+    async def published_cursor(self, topic: str) -> str:
+        """The cursor of the topic's newest entry, or :data:`~gateway.store.base.LOG_START`."""
+        conn = self._reader()
+        with _transaction(conn, "BEGIN DEFERRED"):
+            return str(self._newest(conn, topic))
+
+    async def read_published(
+        self, topic: str, after: str, *, block_seconds: float = 0.0, limit: int = 100
+    ) -> PublishedBatch:
+        """Entries after ``after``, polling every :data:`POLL_INTERVAL_SECONDS` for up to ``block_seconds``.
+
+        Raises:
+            ValueError: ``after`` is not a SQLite cursor, or ``limit`` or ``block_seconds`` is out of range.
+        """
+        check_read(limit, block_seconds)
+        seq = _parse_cursor(after)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + block_seconds
+        while True:
+            batch = self._read_now(topic, after, seq, limit)
+            remaining = deadline - loop.time()
+            if batch.entries or batch.gap or remaining <= 0:
+                return batch
+            await asyncio.sleep(min(POLL_INTERVAL_SECONDS, remaining))
+
+    def _read_now(self, topic: str, after: str, seq: int, limit: int) -> PublishedBatch:
+        """One look at the log: the gap check and the entries come from one snapshot."""
+        conn = self._reader()
+        with _transaction(conn, "BEGIN DEFERRED"):
+            trimmed = conn.execute(_TRIMMED_THROUGH, (topic,)).fetchone()
+            if trimmed is not None and seq < trimmed[0]:
+                return PublishedBatch(entries=[], cursor=str(self._newest(conn, topic)), gap=True)
+            sql = "SELECT seq, payload FROM changes WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?"
+            rows = conn.execute(sql, (topic, seq, limit)).fetchall()
+        if not rows:
+            return PublishedBatch(entries=[], cursor=after)
+        entries = [(str(row_seq), bytes(payload)) for row_seq, payload in rows]
+        return PublishedBatch(entries=entries, cursor=entries[-1][0])
+
+    @staticmethod
+    def _newest(conn: sqlite3.Connection, topic: str) -> int | str:
+        """The topic's newest sequence number (or the newest trimmed one, or LOG_START), inside a transaction."""
+        (newest,) = conn.execute(_NEWEST_SEQ, (topic,)).fetchone()
+        if newest is not None:
+            return int(newest)
+        trimmed = conn.execute(_TRIMMED_THROUGH, (topic,)).fetchone()
+        return LOG_START if trimmed is None else int(trimmed[0])
 
     # -- plumbing --------------------------------------------------------------------------------
     async def _write(self, func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
@@ -399,21 +518,59 @@ class SqliteStore:
         if conn.execute(sql, (token_digest(partner.token_in), partner.id)).fetchone():
             raise ValueError(f"The token_in of partner `{partner.id}` is already used by another partner")
 
-    def _delete(self, sql: str, params: tuple[str, ...]) -> bool:
+    def _delete(self, sql: str, params: tuple[str, ...], publish: tuple[str, bytes] | None = None) -> bool:
         conn = self._conn()
         with _transaction(conn):
-            return conn.execute(sql, params).rowcount > 0
+            deleted = conn.execute(sql, params).rowcount > 0
+            if publish is not None:
+                self._append(conn, *publish)
+        return deleted
 
-    def _put_objects(self, rows: list[tuple[str, str, str, str, int, bytes]]) -> int:
+    def _publish(self, topic: str, payload: bytes) -> int:
+        conn = self._conn()
+        with _transaction(conn):
+            return self._append(conn, topic, payload)
+
+    def _append(self, conn: sqlite3.Connection, topic: str, payload: bytes) -> int:
+        """Append an entry inside the caller's transaction, trimming the topic now and then; returns its seq."""
+        sql = "INSERT INTO changes (topic, payload, created) VALUES (?, ?, ?)"
+        seq = conn.execute(sql, (topic, bytes(payload), _now_micros())).lastrowid
+        assert seq is not None  # an INSERT into a rowid table always sets it
+        appends = self._appends.get(topic, self.trim_every - 1) + 1
+        if appends >= self.trim_every:
+            self._trim(conn, topic)
+            appends = 0
+        self._appends[topic] = appends
+        return seq
+
+    def _trim(self, conn: sqlite3.Connection, topic: str) -> None:
+        """Delete the topic's entries older than the newest ``publish_max_len`` and record how far it went."""
+        sql = "SELECT seq FROM changes WHERE topic = ? ORDER BY seq DESC LIMIT 1 OFFSET ?"
+        row = conn.execute(sql, (topic, self.publish_max_len)).fetchone()
+        if row is None:
+            return
+        (through,) = row
+        conn.execute("DELETE FROM changes WHERE topic = ? AND seq <= ?", (topic, through))
+        conn.execute(
+            "INSERT INTO change_trims (topic, through) VALUES (?, ?)"
+            " ON CONFLICT (topic) DO UPDATE SET through = max(through, excluded.through)",
+            (topic, through),
+        )
+
+    def _put_objects(
+        self, rows: list[tuple[str, str, str, str, int, bytes]], publish: tuple[str, bytes] | None = None
+    ) -> int:
         """Insert the new rows, then update the others if any existed; returns how many were new.
 
         A key repeated in ``rows`` counts once, and its last occurrence wins.
         """
         conn = self._conn()
         with _transaction(conn):
-            created = conn.executemany(_UPSERT_NEW, rows).rowcount
+            created = conn.executemany(_UPSERT_NEW, rows).rowcount if rows else 0
             if created < len(rows):
                 conn.executemany(_UPDATE_EXISTING, rows)
+            if publish is not None:
+                self._append(conn, *publish)
         return created
 
     def _put_expiring(self, namespace: str, key: str, value: bytes, expires_at: int) -> None:

@@ -71,3 +71,27 @@ async def test_sqlite_writes_fsync_on_commit(tmp_path: Path) -> None:
         assert mode == (2,)  # FULL
     finally:
         await store.close()
+
+
+async def test_sqlite_migrates_a_version_1_file_to_the_change_log(tmp_path: Path) -> None:
+    path = tmp_path / "gw.sqlite3"
+    store = SqliteStore(path)
+    await store.open()
+    await store.close()
+    conn = sqlite3.connect(path)  # turn the file back into what version 1 wrote
+    with conn:
+        conn.execute("DROP TABLE changes")
+        conn.execute("DROP TABLE change_trims")
+        conn.execute("DELETE FROM schema_version WHERE version > 1")
+    conn.close()
+    await store.open()
+    try:
+        cursor = await store.publish("tokens", b"p")
+        assert (await store.read_published("tokens", "0")).entries == [(cursor, b"p")]
+    finally:
+        await store.close()
+
+
+def test_sqlite_rejects_a_log_length_below_one(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="publish_max_len"):
+        SqliteStore(tmp_path / "gw.sqlite3", publish_max_len=0)
