@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
-from gateway.store.base import ObjectKey, ObjectPage, Partner, PartnerEndpoint, PartnerRole, Store, StoredObject
+from gateway.store.base import (
+    LOG_START,
+    PUBLISH_MAX_LEN,
+    ObjectKey,
+    ObjectPage,
+    Partner,
+    PartnerEndpoint,
+    PartnerRole,
+    PublishedBatch,
+    Store,
+    StoredObject,
+)
 
 __all__ = (
+    "LOG_START",
+    "PUBLISH_MAX_LEN",
     "ObjectKey",
     "ObjectPage",
     "Partner",
     "PartnerEndpoint",
     "PartnerRole",
+    "PublishedBatch",
     "Store",
     "StoredObject",
     "create_store",
 )
 
 
-def create_store(url: str) -> Store:
+def create_store(url: str, *, publish_max_len: int = PUBLISH_MAX_LEN) -> Store:
     """Build the backend a store URL names: ``sqlite:///PATH`` or ``redis://HOST:PORT/DB``.
 
-    The store is not opened yet: call ``await store.open()``.
+    The store is not opened yet: call ``await store.open()``. ``publish_max_len`` bounds each topic's
+    change log (approximately).
 
     Raises:
         ValueError: The URL names no known backend.
@@ -27,9 +42,9 @@ def create_store(url: str) -> Store:
     if url.startswith("sqlite://"):
         from gateway.store.sqlite import SqliteStore
 
-        return SqliteStore.from_url(url)
+        return SqliteStore.from_url(url, publish_max_len=publish_max_len)
     if url.startswith(("redis://", "rediss://", "unix://")):
         from gateway.store.redis import RedisStore
 
-        return RedisStore.from_url(url)
+        return RedisStore.from_url(url, publish_max_len=publish_max_len)
     raise ValueError(f"Unknown store URL {url!r}: use sqlite:///PATH or redis://HOST:PORT/DB")

@@ -11,7 +11,9 @@ Key layout (``P`` is the prefix, ``ocpi`` by default; ``{...}`` is the Redis Clu
 - ``P:{partners}:partner:ID``: a partner record as JSON; ``P:{partners}:token:HEX``: the partner id under
   the SHA-256 of its ``token_in``; ``P:{partners}:order``: partner ids by creation time. All in one slot so
   that a partner and its token index change in one transaction;
-- ``P:exp:NAMESPACE:KEY``: a value with an expiry (``SET ... PX``), deleted by Redis itself.
+- ``P:exp:NAMESPACE:KEY``: a value with an expiry (``SET ... PX``), deleted by Redis itself;
+- ``P:{chg:TOPIC}:log``: a topic's change log, a stream whose entries hold the payload in field ``p``;
+  the entry id is the cursor. ``XADD ... MAXLEN ~ publish_max_len`` trims it in whole stream nodes.
 
 Scores are exact: microsecond timestamps stay below 2**53 (see :data:`gateway.store._codec.MAX_MICROS`),
 so a double holds them without rounding. Lists find the rank of ``date_from`` with ``ZCOUNT`` and take the
@@ -19,7 +21,19 @@ page with a rank-based ``ZRANGE``, both O(log N), in one server-side script, so 
 
 Writes of an object and its two index entries go in one ``MULTI``/``EXEC`` transaction. That works on a
 single Redis server (and on Valkey); in a Redis Cluster the global index lives in another slot, so a
-cluster deployment would need those writes split, which this backend does not do yet.
+cluster deployment would need those writes split, which this backend does not do yet. The same holds for a
+write with ``publish=``: its ``XADD`` to the topic's stream (another slot) rides in the write's
+``MULTI``/``EXEC``, which a single server accepts and a Cluster refuses.
+
+Change log reads: an entry was trimmed away after a cursor when the stream has lost entries
+(``entries-added`` > ``length`` in ``XINFO STREAM``, Redis 7) and the cursor is older than the first kept
+entry. Redis does not say which id was trimmed last, so a reader exactly at the last trimmed entry gets a
+gap it did not strictly have (it reloads once; it never misses an entry). The gap check and the entries come
+from one ``MULTI``/``EXEC``. Reads go through a second client with its own connection pool, so a reader
+waiting in ``XREAD BLOCK`` never holds a connection the store's other commands need. That client has no
+socket timeout (redis-py's default of 5 s would cut a longer ``BLOCK`` short, and its ``asyncio.wait_for``
+on sends can swallow a cancellation on Python 3.11); instead each read as a whole is bounded by
+``block_seconds + READ_GRACE_SECONDS``.
 
 Durability: a write is acknowledged when the server has applied it, and it is exactly as durable as the
 server's persistence setting. Run Redis with ``appendonly yes`` and ``appendfsync always`` for an fsync
@@ -29,16 +43,20 @@ power loss. With persistence off, a restart loses everything.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import struct
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
+from redis.exceptions import ResponseError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.store._codec import (
+    check_max_len,
     check_page,
+    check_read,
     decode_partner,
     encode_partner,
     from_micros,
@@ -46,7 +64,15 @@ from gateway.store._codec import (
     token_digest,
     token_matches,
 )
-from gateway.store.base import ObjectKey, ObjectPage, Partner, StoredObject
+from gateway.store.base import (
+    LOG_START,
+    PUBLISH_MAX_LEN,
+    ObjectKey,
+    ObjectPage,
+    Partner,
+    PublishedBatch,
+    StoredObject,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -60,9 +86,16 @@ PUT_CHUNK = 1000
 """Objects per ``MULTI``/``EXEC`` in :meth:`RedisStore.put_objects`: big enough to amortise round trips,
 small enough not to stall the server for long."""
 
+READ_GRACE_SECONDS = 5.0
+"""How much longer than its ``block_seconds`` a change log read may take before the server counts as
+unresponsive."""
+
 WATCH_RETRIES = 100
 """How often an optimistic partner transaction is retried when another client changed a watched key."""
 
+_PAYLOAD = b"p"
+"""The stream field that holds a change log entry's payload."""
+_MAX_ID_PART = 2**64 - 1
 _TIME = struct.Struct(">q")
 _SEPARATOR = b"\x00\x01"
 _ESCAPED_NUL = b"\x00\xff"
@@ -119,6 +152,39 @@ def _decode_value(key: ObjectKey, value: bytes) -> StoredObject:
     return StoredObject(key=key, last_updated=from_micros(micros), data=value[_TIME.size :])
 
 
+def _parse_stream_id(cursor: str) -> tuple[int, int]:
+    """The (milliseconds, sequence) of a stream id cursor (``MS-SEQ``, or ``MS`` for ``MS-0``).
+
+    Raises:
+        ValueError: ``cursor`` is not a stream id.
+    """
+    parts = cursor.split("-")
+    if len(parts) > 2 or not all(part.isascii() and part.isdecimal() for part in parts):
+        raise ValueError(f"Invalid change log cursor {cursor!r}")
+    numbers = [int(part) for part in parts]
+    if max(numbers) > _MAX_ID_PART:
+        raise ValueError(f"Invalid change log cursor {cursor!r}")
+    return numbers[0], numbers[1] if len(numbers) == 2 else 0
+
+
+def _text(value: bytes | str) -> str:
+    """A reply as text (the client returns bytes; redis-py's types also allow str)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _trimmed_after(info: dict[str, Any], after: tuple[int, int]) -> bool:
+    """Whether entries after ``after`` were trimmed away, from ``XINFO STREAM``'s reply."""
+    length = int(info["length"])
+    if int(info["entries-added"]) <= length:
+        return False  # nothing was ever trimmed
+    edge = info["first-entry"][0] if length else info["last-generated-id"]
+    return after < _parse_stream_id(_text(edge))
+
+
+_Encoded = tuple[tuple[str, str], str, str, int, bytes, bytes]
+"""An object ready to write: owner, its key, its id, ``last_updated`` micros, value and global index member."""
+
+
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
@@ -126,19 +192,31 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
 class RedisStore:
     """The :class:`~gateway.store.base.Store` on a Redis server, through redis-py's asyncio client."""
 
-    def __init__(self, url: str, *, prefix: str = "ocpi") -> None:
-        """Prepare a store on the server ``url`` names; nothing connects until :meth:`open`."""
+    def __init__(self, url: str, *, prefix: str = "ocpi", publish_max_len: int = PUBLISH_MAX_LEN) -> None:
+        """Prepare a store on the server ``url`` names; nothing connects until :meth:`open`.
+
+        Args:
+            url: The server, as ``redis://HOST:PORT/DB``, ``rediss://...`` or ``unix://PATH?db=N``.
+            prefix: The first part of every key.
+            publish_max_len: How many entries each topic's change log keeps, approximately.
+
+        Raises:
+            ValueError: ``publish_max_len`` is below one.
+        """
+        check_max_len(publish_max_len)
         self.url = url
         self.prefix = prefix
+        self.publish_max_len = publish_max_len
         self._client: aioredis.Redis | None = None
+        self._log_client: aioredis.Redis | None = None
         self._page: Any = None
 
     @classmethod
-    def from_url(cls, url: str) -> RedisStore:
+    def from_url(cls, url: str, *, publish_max_len: int = PUBLISH_MAX_LEN) -> RedisStore:
         """Build a store from ``redis://HOST:PORT/DB``, ``rediss://...`` or ``unix://PATH?db=N``."""
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"Redis store URL must look like redis://HOST:PORT/DB, got {url!r}")
-        return cls(url)
+        return cls(url, publish_max_len=publish_max_len)
 
     def __repr__(self) -> str:
         return f"RedisStore({self.url!r})"
@@ -156,12 +234,19 @@ class RedisStore:
             raise
         self._client = client
         self._page = client.register_script(_PAGE_SCRIPT)
+        # Only change log reads use this one (see the module docstring); it connects on first use.
+        self._log_client = aioredis.Redis.from_url(self.url, decode_responses=False, socket_timeout=None)
 
     async def close(self) -> None:
-        """Close the connection pool. The store can be opened again."""
+        """Close the connection pools. The store can be opened again."""
         client, self._client, self._page = self._client, None, None
-        if client is not None:
-            await client.aclose()
+        log_client, self._log_client = self._log_client, None
+        try:
+            if client is not None:
+                await client.aclose()
+        finally:
+            if log_client is not None:
+                await log_client.aclose()
 
     # -- keys ------------------------------------------------------------------------------------
     def _owner_tag(self, country_code: str, party_id: str) -> str:
@@ -187,6 +272,10 @@ class RedisStore:
 
     def _partner_order(self) -> str:
         return f"{self.prefix}:{{partners}}:order"
+
+    def _log_key(self, topic: str) -> str:
+        _check_name(topic, "{}", "Topic")
+        return f"{self.prefix}:{{chg:{topic}}}:log"
 
     def _expiring_key(self, namespace: str, key: str) -> str:
         _check_name(namespace, ":", "Namespace")
@@ -307,52 +396,69 @@ class RedisStore:
         raise RuntimeError(f"Partner keys {list(keys)} kept changing during {WATCH_RETRIES} attempts")
 
     # -- OCPI objects ----------------------------------------------------------------------------
-    async def put_object(self, kind: str, obj: StoredObject) -> bool:
-        """Create or replace one object with its index entries; ``True`` when it was created."""
-        return await self.put_objects(kind, [obj]) == 1
+    async def put_object(self, kind: str, obj: StoredObject, *, publish: tuple[str, bytes] | None = None) -> bool:
+        """Create or replace one object with its index entries (and ``publish``); ``True`` when it was created."""
+        return await self.put_objects(kind, [obj], publish=publish) == 1
 
-    async def put_objects(self, kind: str, objects: Sequence[StoredObject]) -> int:
-        """Create or replace many objects, ``PUT_CHUNK`` per transaction; returns how many were new.
+    async def put_objects(
+        self, kind: str, objects: Sequence[StoredObject], *, publish: tuple[str, bytes] | None = None
+    ) -> int:
+        """Create or replace many objects; returns how many were new.
 
-        A key repeated in ``objects`` counts once, and its last occurrence wins. Each chunk is atomic; a
-        failure part-way leaves the earlier chunks stored (each one complete, with its index entries).
+        A key repeated in ``objects`` counts once, and its last occurrence wins. Every object is checked
+        before anything is written. Without ``publish`` the objects go ``PUT_CHUNK`` per transaction, and a
+        failure part-way (a lost connection) leaves the earlier chunks stored, each one complete with its
+        index entries. With ``publish`` the whole call is one transaction ending with the entry, so that
+        no object is stored unannounced: keep such batches moderate.
         """
         latest = {obj.key: obj for obj in objects}
+        encoded = [self._encode(kind, obj) for obj in latest.values()]
+        if publish is not None:
+            return await self._put_chunk(kind, encoded, publish)
         created = 0
-        for chunk in _chunks(list(latest.values()), PUT_CHUNK):
+        for chunk in _chunks(encoded, PUT_CHUNK):
             created += await self._put_chunk(kind, chunk)
         return created
 
-    async def _put_chunk(self, kind: str, chunk: list[StoredObject]) -> int:
+    def _encode(self, kind: str, obj: StoredObject) -> _Encoded:
+        """Check an object and turn it into what a write needs (raises ``ValueError`` on bad input)."""
+        micros, value = _encode_value(obj)
+        owner = (obj.key.country_code, obj.key.party_id)
+        return owner, self._object_key(kind, obj.key), obj.key.id, micros, value, _global_member(obj.key)
+
+    async def _put_chunk(self, kind: str, chunk: list[_Encoded], publish: tuple[str, bytes] | None = None) -> int:
         values: dict[tuple[str, str], dict[str, bytes]] = defaultdict(dict)
         scores: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         everyone: dict[bytes, int] = {}
-        for obj in chunk:
-            owner = (obj.key.country_code, obj.key.party_id)
-            micros, value = _encode_value(obj)
-            values[owner][self._object_key(kind, obj.key)] = value
-            scores[owner][obj.key.id] = micros
-            everyone[_global_member(obj.key)] = micros
+        for owner, object_key, object_id, micros, value, member in chunk:
+            values[owner][object_key] = value
+            scores[owner][object_id] = micros
+            everyone[member] = micros
         async with self._redis.pipeline(transaction=True) as pipe:
             for owner, owner_values in values.items():
                 pipe.mset(owner_values)
                 pipe.zadd(self._owner_index(kind, *owner), scores[owner])
-            pipe.zadd(self._global_index(kind), everyone)
+            if everyone:
+                pipe.zadd(self._global_index(kind), everyone)
+            if publish is not None:
+                self._queue_publish(pipe, *publish)
             replies = await pipe.execute()
-        return sum(replies[1:-1:2])  # the owners' ZADD replies: members that were new
+        return sum(replies[1 : 2 * len(values) : 2])  # the owners' ZADD replies: members that were new
 
     async def get_object(self, kind: str, key: ObjectKey) -> StoredObject | None:
         """Return one object, or ``None``."""
         value = await self._redis.get(self._object_key(kind, key))
         return None if value is None else _decode_value(key, value)
 
-    async def delete_object(self, kind: str, key: ObjectKey) -> bool:
-        """Delete one object with its index entries; ``False`` when it did not exist."""
+    async def delete_object(self, kind: str, key: ObjectKey, *, publish: tuple[str, bytes] | None = None) -> bool:
+        """Delete one object with its index entries (and append ``publish``); ``False`` when it did not exist."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._object_key(kind, key))
             pipe.zrem(self._owner_index(kind, key.country_code, key.party_id), key.id)
             pipe.zrem(self._global_index(kind), _global_member(key))
-            deleted, _, _ = await pipe.execute()
+            if publish is not None:
+                self._queue_publish(pipe, *publish)
+            deleted, *_ = await pipe.execute()
         return bool(deleted)
 
     async def list_objects(
@@ -414,3 +520,70 @@ class RedisStore:
         """Return a value stored with :meth:`put_expiring` that has not expired, or ``None``."""
         value: bytes | None = await self._redis.get(self._expiring_key(namespace, key))
         return value
+
+    # -- change log ------------------------------------------------------------------------------
+    async def publish(self, topic: str, payload: bytes) -> str:
+        """Append an entry to the topic's stream (trimmed to about ``publish_max_len``); returns its id."""
+        entry_id = await self._redis.xadd(
+            self._log_key(topic), {_PAYLOAD: payload}, maxlen=self.publish_max_len, approximate=True
+        )
+        assert entry_id is not None  # only XADD NOMKSTREAM answers nil
+        return _text(entry_id)
+
+    async def published_cursor(self, topic: str) -> str:
+        """The id of the topic's newest entry, or :data:`~gateway.store.base.LOG_START`."""
+        newest = await self._redis.xrevrange(self._log_key(topic), count=1)
+        entry_id = newest[0][0] if newest else None
+        return LOG_START if entry_id is None else _text(entry_id)
+
+    async def read_published(
+        self, topic: str, after: str, *, block_seconds: float = 0.0, limit: int = 100
+    ) -> PublishedBatch:
+        """Entries after ``after``; when there are none, wait with ``XREAD BLOCK`` up to ``block_seconds``.
+
+        Raises:
+            ValueError: ``after`` is not a stream id, or ``limit`` or ``block_seconds`` is out of range.
+        """
+        check_read(limit, block_seconds)
+        after_id = _parse_stream_id(after)
+        key = self._log_key(topic)
+        client = self._log_client
+        if client is None:
+            raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
+        try:
+            async with asyncio.timeout(block_seconds + READ_GRACE_SECONDS):
+                batch = await self._read_now(client, key, after, after_id, limit)
+                if batch.entries or batch.gap or block_seconds <= 0:
+                    return batch
+                # Only a wake-up: the entries are read again below, together with the gap check.
+                await client.xread({key: after}, count=1, block=max(1, math.ceil(block_seconds * 1000)))
+                return await self._read_now(client, key, after, after_id, limit)
+        except TimeoutError as err:
+            raise RedisTimeoutError(
+                f"{self!r} did not answer a change log read within {block_seconds + READ_GRACE_SECONDS} s"
+            ) from err
+
+    @staticmethod
+    async def _read_now(
+        client: aioredis.Redis, key: str, after: str, after_id: tuple[int, int], limit: int
+    ) -> PublishedBatch:
+        """One look at the stream: the gap check and the entries come from one transaction."""
+        async with client.pipeline(transaction=True) as pipe:
+            pipe.xinfo_stream(key)
+            pipe.xrange(key, min=f"({after}", count=limit)
+            info, rows = await pipe.execute(raise_on_error=False)
+        if isinstance(rows, ResponseError):
+            raise rows
+        if isinstance(info, ResponseError):
+            if "no such key" not in str(info):
+                raise info
+            return PublishedBatch(entries=[], cursor=after)  # never published
+        if _trimmed_after(info, after_id):
+            return PublishedBatch(entries=[], cursor=_text(info["last-generated-id"]), gap=True)
+        if not rows:
+            return PublishedBatch(entries=[], cursor=after)
+        entries = [(_text(entry_id), bytes(fields[_PAYLOAD])) for entry_id, fields in rows]
+        return PublishedBatch(entries=entries, cursor=entries[-1][0])
+
+    def _queue_publish(self, pipe: Pipeline, topic: str, payload: bytes) -> None:
+        pipe.xadd(self._log_key(topic), {_PAYLOAD: payload}, maxlen=self.publish_max_len, approximate=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from unittest.mock import ANY
 
 import pytest
 import redis.asyncio as aioredis
 
+from gateway.store import create_store
 from gateway.store._codec import to_micros
 from gateway.store.base import ObjectKey, Partner, PartnerRole, StoredObject
 from gateway.store.redis import RedisStore
@@ -95,3 +97,29 @@ async def test_redis_rejects_names_that_would_break_the_key_layout(redis_store: 
 def test_redis_from_url_rejects_other_schemes() -> None:
     with pytest.raises(ValueError, match="redis://"):
         RedisStore.from_url("http://127.0.0.1:6379/0")
+
+
+async def test_redis_change_log_is_one_stream_per_topic_in_its_own_slot(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    cursor = await redis_store.publish("tokens", b"p1")
+    await redis_store.put_object(
+        "tokens",
+        StoredObject(key=ObjectKey("NL", "ABC", "a"), last_updated=MOMENT, data=b"{}"),
+        publish=("tokens", b"p2"),
+    )
+    assert await raw.type("ocpi:{chg:tokens}:log") == b"stream"
+    assert await raw.xrange("ocpi:{chg:tokens}:log", count=1) == [(cursor.encode(), {b"p": b"p1"})]
+    assert await raw.xrevrange("ocpi:{chg:tokens}:log", count=1) == [(ANY, {b"p": b"p2"})]
+    assert await raw.xlen("ocpi:{chg:tokens}:log") == 2
+
+
+async def test_redis_rejects_topics_that_would_break_the_hash_tag(redis_store: RedisStore) -> None:
+    with pytest.raises(ValueError, match="Topic"):
+        await redis_store.publish("to}kens", b"p")
+
+
+def test_redis_from_url_passes_the_log_length() -> None:
+    assert create_store("redis://127.0.0.1:6379/0", publish_max_len=5).publish_max_len == 5  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="publish_max_len"):
+        RedisStore.from_url("redis://127.0.0.1:6379/0", publish_max_len=0)
