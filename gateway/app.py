@@ -16,6 +16,7 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 
 from gateway.api.partners import PartnersController
+from gateway.api.tokens import AuthorizeController, TokenImportController
 from gateway.core import CoreError
 from gateway.modules import enabled_route_handlers
 from gateway.ocpi.envelope import envelope_bytes
@@ -137,10 +138,13 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
         store = create_store(settings.store)
         await store.open()
         client = PartnerClient(timeout=settings.partner_timeout)
-        app.state.gateway = GatewayState(settings, store, client)
+        state = GatewayState(settings, store, client)
+        await state.tokens.start()
+        app.state.gateway = state
         try:
             yield
         finally:
+            await state.tokens.stop()
             await client.aclose()
             await store.close()
 
@@ -149,6 +153,8 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
             VersionsController,
             *enabled_route_handlers(settings),
             PartnersController,
+            AuthorizeController,
+            TokenImportController,
             health,
             *extra_route_handlers,
         ],

@@ -59,6 +59,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds to wait for a partner during the credentials handshake and other configuration calls."""
     log_level: str = "INFO"
     """Python logging level name."""
+    allowed_policy: Literal["LOCAL", "REALTIME", "LOCAL_IF_VALID"] = "LOCAL"
+    """What to do with ``whitelist: ALLOWED`` tokens: answer from the cache, ask the eMSP, or ask only for invalid ones."""
+    realtime_timeout: float = 1.5
+    """Seconds to wait for an eMSP's real-time authorisation before falling back as the whitelist prescribes."""
+    default_emsp: str | None = None
+    """Partner id (an eMSP or a hub) asked in real time about tokens no cache knows; unknown tokens are refused without."""
+    authorization_ttl: float = 86400.0
+    """Seconds an ``authorization_reference`` stays retrievable for the Session and CDR that follow."""
+    require_location_references: bool = False
+    """As eMSP: answer 2002 to a real-time authorisation that carries no LocationReferences."""
     access_log: bool = False
     """Log one structured line per request (method, path, status, ids, duration; never headers or bodies)."""
     validation_http_status: int = 200
@@ -106,6 +116,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("log_level", str),
             ("validation_http_status", int),
             ("access_log", _flag),
+            ("allowed_policy", str),
+            ("realtime_timeout", float),
+            ("default_emsp", str),
+            ("authorization_ttl", float),
+            ("require_location_references", _flag),
         ):
             raw = env.get(f"OCPI_{name.upper()}")
             if raw is None or raw == "":
@@ -128,6 +143,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(f"store must be sqlite:///PATH or redis://HOST:PORT/DB, got {self.store!r}")
         if not self.roles:
             raise SettingsError("at least one role is needed")
+        if self.allowed_policy not in ("LOCAL", "REALTIME", "LOCAL_IF_VALID"):
+            raise SettingsError("allowed_policy must be LOCAL, REALTIME or LOCAL_IF_VALID")
+        if self.realtime_timeout <= 0 or self.authorization_ttl <= 0:
+            raise SettingsError("realtime_timeout and authorization_ttl must be positive")
         if self.max_page_limit < 1:
             raise SettingsError("max_page_limit must be at least 1")
         if self.workers < 1:

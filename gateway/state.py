@@ -1,4 +1,5 @@
-"""What one worker holds while it runs: settings, the open store, the partner client, the auth cache.
+"""What one worker holds while it runs: settings, the open store, the partner client, the auth cache,
+the token cache and the authoriser.
 
 Built by ``app.py`` in the lifespan and reachable from handlers as ``request.app.state.gateway``.
 """
@@ -9,6 +10,9 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from gateway.core import TokenCache
+from gateway.modules.tokens.authorization import Authorizer
+from gateway.modules.tokens.service import TokenService
 from gateway.ocpi.auth import PartnerCache
 from gateway.ocpi.versions import version_details, version_list
 
@@ -28,6 +32,8 @@ class GatewayState:
         self.store = store
         self.client = client
         self.partners = PartnerCache(store)
+        self.tokens = TokenService(store, TokenCache(allowed_policy=settings.allowed_policy))
+        self.authorizer = Authorizer(settings, store, client, self.tokens)
         # Answers that only change with the settings are encoded once.
         self.version_list = msgspec.Raw(msgspec.json.encode(version_list(settings)))
         self.version_details = msgspec.Raw(msgspec.json.encode(version_details(settings)))

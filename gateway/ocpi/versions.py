@@ -48,10 +48,10 @@ class VersionsController(Controller):
         await state.partners.authenticate(request.headers.get("authorization"), registration_allowed=True)
         return ocpi_response(state.version_list)
 
-    @get("/{version:str}")
+    @get(["/{version:str}", f"/{OCPI_VERSION}"])
     async def details(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Version details of one version."""
-        version = request.path_params["version"]
+        version = request.path_params.get("version", OCPI_VERSION)
         state: GatewayState = request.app.state.gateway
         await state.partners.authenticate(request.headers.get("authorization"), registration_allowed=True)
         if version != OCPI_VERSION:

@@ -1,0 +1,75 @@
+"""``/api/authorize`` (the CSMS asks "may this card charge here?"), ``/api/authorizations/{ref}`` and
+``/api/tokens/import`` (bulk ingest over HTTP), all behind the back-office key."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post
+
+from gateway.api.auth import require_api_key
+from gateway.modules.tokens.authorization import AuthorizeRequest
+from gateway.modules.tokens.ingest import import_bytes, target_kind_and_owners
+from gateway.modules.tokens.models import ci_key
+from gateway.ocpi.body import decode_body
+from gateway.ocpi.status import NotFoundError, OcpiError, OcpiStatus
+
+if TYPE_CHECKING:
+    from gateway.state import GatewayState
+
+__all__ = ("AuthorizeController", "TokenImportController")
+
+_encoder = msgspec.json.Encoder()
+
+
+def _json(value: Any, status: int = 200) -> Response[bytes]:
+    return Response(content=_encoder.encode(value), media_type=MediaType.JSON, status_code=status)
+
+
+class AuthorizeController(Controller):
+    """Authorisation for the operator's own systems."""
+
+    path = "/api"
+    guards = [require_api_key]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("/authorize", status_code=200)
+    async def authorize(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Body ``{uid, type?, country_code?, party_id?, location_id?, evse_uids?}``; answers an AuthorizationInfo
+        plus ``source`` (cache, realtime, fallback) and ``auth_method``. Unknown tokens: 404 with OCPI 2004."""
+        state: GatewayState = request.app.state.gateway
+        question = decode_body(await request.body(), AuthorizeRequest, validation_http_status=400)
+        return _json(await state.authorizer.authorize(question))
+
+    @get("/authorizations/{reference:str}")
+    async def authorization(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """An earlier answer by its ``authorization_reference``, until it expires."""
+        state: GatewayState = request.app.state.gateway
+        found = await state.authorizer.lookup(request.path_params["reference"])
+        if found is None:
+            raise NotFoundError("Unknown or expired authorization_reference")
+        return _json(found)
+
+
+class TokenImportController(Controller):
+    """Bulk token ingest over HTTP."""
+
+    path = "/api/tokens"
+    guards = [require_api_key]  # noqa: RUF012 - Litestar reads it as a class attribute
+
+    @post("/import", status_code=200)
+    async def import_tokens(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """A JSON array or NDJSON of Tokens into a partner's namespace (``?partner=ID``) or ours (``?own=true``)."""
+        state: GatewayState = request.app.state.gateway
+        partner_id = request.query_params.get("partner")
+        own = request.query_params.get("own") in ("1", "true", "yes")
+        if bool(partner_id) == own:
+            raise OcpiError(OcpiStatus.INVALID_PARAMETERS, "give exactly one of ?partner=ID or ?own=true",
+                            http_status=400)
+        partner = await state.store.get_partner(partner_id) if partner_id else None
+        if partner_id and partner is None:
+            raise NotFoundError(f"No partner {partner_id}")
+        own_owners = {(ci_key(r.country_code), ci_key(r.party_id)) for r in state.settings.roles if r.role == "EMSP"}
+        kind, owners = target_kind_and_owners(partner, own_owners)
+        summary = await import_bytes(state.tokens, await request.body(), kind, owners)
+        return _json(summary)
