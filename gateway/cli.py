@@ -117,6 +117,23 @@ def build_parser() -> argparse.ArgumentParser:
     unregister.add_argument("id", help="the partner id")
     _store_option(unregister)
 
+    tokens = commands.add_parser("tokens", help="bulk token import and sync").add_subparsers(
+        dest="tokens_command", required=True, metavar="ACTION"
+    )
+    tokens_import = tokens.add_parser(
+        "import", help="import a JSON array or NDJSON file of Tokens (resumable, idempotent)"
+    )
+    tokens_import.add_argument("file", help="the Tokens file (JSON array or one Token per line)")
+    _option(tokens_import, "--partner", "OCPI_TOKENS_PARTNER", "the eMSP partner whose namespace gets the tokens")
+    _option(tokens_import, "--own", "OCPI_TOKENS_OWN", "import our own tokens (we play eMSP)", action="store_true")
+    _store_option(tokens_import)
+    _identity_options(tokens_import)
+    tokens_sync = tokens.add_parser("sync", help="pull an eMSP's tokens, following Link headers")
+    _option(tokens_sync, "--partner", "OCPI_TOKENS_PARTNER", "the eMSP partner to pull from")
+    _option(tokens_sync, "--since", "OCPI_TOKENS_SINCE",
+            "only tokens changed since this UTC DateTime (default: since the last sync; 'all' for everything)")
+    _store_option(tokens_sync)
+
     price = commands.add_parser("price", help="price a CDR against a tariff (or JSON Lines cases with --batch)")
     _option(price, "--tariff", "OCPI_PRICE_TARIFF", "Tariff JSON file (default: the tariff embedded in the CDR)")
     _option(price, "--cdr", "OCPI_PRICE_CDR", "CDR JSON file")
@@ -276,6 +293,95 @@ def _partners_change(args: argparse.Namespace) -> int:
     return _with_store(settings, work)
 
 
+def _progress(label: str) -> Callable[[Any], None]:
+    interactive = sys.stderr.isatty()
+
+    def show(summary: Any) -> None:
+        line = (f"{label}: {summary.read:,} read, {summary.added:,} added, {summary.replaced:,} replaced, "
+                f"{summary.rejected:,} rejected")
+        print(f"\r{line}" if interactive else line, end="" if interactive else "\n", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _print_summary(summary: Any) -> None:
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    for error in summary.errors:
+        print(f"rejected {error}", file=sys.stderr)
+    print(msgspec.json.encode(summary).decode())
+
+
+def _tokens_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gateway.modules.tokens.ingest import import_file, target_kind_and_owners
+    from gateway.modules.tokens.models import ci_key
+    from gateway.modules.tokens.service import TokenService
+
+    if bool(args.partner) == bool(args.own):
+        raise SettingsError("tokens import needs exactly one of --partner ID or --own")
+    path = Path(args.file)
+    if not path.is_file():
+        raise SettingsError(f"no such file: {path}")
+    settings = _settings(args)
+
+    async def work(store: Any) -> int:
+        partner = await store.get_partner(args.partner) if args.partner else None
+        if args.partner and partner is None:
+            print(f"no partner {args.partner}", file=sys.stderr)
+            return 1
+        own = {(ci_key(r.country_code), ci_key(r.party_id)) for r in settings.roles if r.role == "EMSP"}
+        kind, owners = target_kind_and_owners(partner, own)
+        service = TokenService(store, None)
+        summary = await import_file(service, path, kind, owners, progress=_progress("import"))
+        _print_summary(summary)
+        return 0 if summary.rejected == 0 else 1
+
+    return _with_store(settings, work)
+
+
+def _tokens_sync(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from gateway.modules.tokens.ingest import sync_partner
+    from gateway.modules.tokens.service import TokenService
+    from gateway.ocpi.types import utc
+    from gateway.push.client import PartnerCallError, PartnerClient
+    from gateway.store.base import ObjectKey, StoredObject
+
+    if not args.partner:
+        raise SettingsError("tokens sync needs --partner ID")
+    settings = _settings(args)
+
+    async def work(store: Any) -> int:
+        partner = await store.get_partner(args.partner)
+        if partner is None or partner.state != "REGISTERED":
+            print(f"no registered partner {args.partner}", file=sys.stderr)
+            return 1
+        marker = ObjectKey("--", "---", f"tokens-sync:{partner.id}")
+        since = None
+        if args.since and args.since != "all":
+            since = utc(msgspec.json.decode(msgspec.json.encode(args.since), type=datetime))
+        elif args.since is None:
+            last = await store.get_object("sync_state", marker)
+            since = last.last_updated if last is not None else None
+        client = PartnerClient(timeout=settings.partner_timeout)
+        try:
+            summary, started = await sync_partner(TokenService(store, None), client, partner, since=since,
+                                                  progress=_progress("sync"))
+        except PartnerCallError as exc:
+            print(f"sync failed: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await client.aclose()
+        await store.put_object("sync_state", StoredObject(key=marker, last_updated=started, data=b"{}"))
+        _print_summary(summary)
+        return 0
+
+    return _with_store(settings, work)
+
+
 def _partners_list(args: argparse.Namespace) -> int:
     from gateway.modules.credentials.partners import partner_view
 
@@ -325,7 +431,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"ocpi-gateway {__version__} (core {extension_version()}, OCPI 2.2.1)")
         return 0
-    key = args.partners_command if args.command == "partners" else args.command
+    handlers["import"] = _tokens_import
+    handlers["sync"] = _tokens_sync
+    key = {"partners": getattr(args, "partners_command", ""), "tokens": getattr(args, "tokens_command", "")}.get(
+        args.command, args.command
+    )
     try:
         return handlers[key](args)
     except (SettingsError, ValueError) as exc:

@@ -61,7 +61,8 @@ def _stored(token: Token) -> StoredObject:
 class TokenService:
     """Token writes, reads and the per-worker cache for one worker."""
 
-    def __init__(self, store: Store, cache: TokenCache) -> None:
+    def __init__(self, store: Store, cache: TokenCache | None) -> None:
+        """``cache`` is ``None`` for a process that only writes (the CLI): the server's caches hear of it."""
         self.store = store
         self.cache = cache
         self._cursor: str | None = None
@@ -70,6 +71,7 @@ class TokenService:
     # -- cache lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         """Warm start: fill the cache from the store, then follow the change log in the background."""
+        assert self.cache is not None, "a cache-less service does not follow the log"
         self._cursor = await self.store.published_cursor(TOPIC)
         await self.reload()
         self._follower = asyncio.create_task(self._follow(), name="token-cache-follower")
@@ -84,12 +86,14 @@ class TokenService:
 
     async def reload(self) -> int:
         """Refill the cache from every stored partner token; returns how many were loaded."""
-        self.cache.clear()
+        cache = self.cache
+        assert cache is not None
+        cache.clear()
         loaded, offset = 0, 0
         while True:
             page = await self.store.list_objects(TOKENS, offset=offset, limit=_RELOAD_PAGE)
             if page.items:
-                await asyncio.to_thread(self.cache.load, b"\n".join(item.data for item in page.items))
+                await asyncio.to_thread(cache.load, b"\n".join(item.data for item in page.items))
                 loaded += len(page.items)
             offset += len(page.items)
             if not page.items or offset >= page.total:
@@ -104,6 +108,7 @@ class TokenService:
             self._cursor = await self.store.published_cursor(TOPIC)
             await self.reload()
             return 0
+        assert self.cache is not None
         for cursor, payload in batch.entries:
             try:
                 self.cache.load(payload)
@@ -129,7 +134,8 @@ class TokenService:
         if kind != TOKENS:
             return await self.store.put_object(kind, stored)
         created = await self.store.put_object(kind, stored, publish=(TOPIC, stored.data))
-        self.cache.put(stored.data)
+        if self.cache is not None:
+            self.cache.put(stored.data)
         return created
 
     async def put_many(self, tokens: Sequence[Token], kind: str = TOKENS) -> int:
@@ -141,7 +147,8 @@ class TokenService:
             return await self.store.put_objects(kind, objects)
         payload = b"\n".join(obj.data for obj in objects)
         created = await self.store.put_objects(kind, objects, publish=(TOPIC, payload))
-        await asyncio.to_thread(self.cache.load, payload)
+        if self.cache is not None:
+            await asyncio.to_thread(self.cache.load, payload)
         return created
 
     async def patch(self, key: ObjectKey, body: bytes, *, validation_http_status: int, kind: str = TOKENS) -> Token:
