@@ -31,13 +31,15 @@ def free_port() -> int:
 class Gateway:
     """One ``ocpi-gateway serve`` process and the CLI pointed at the same store."""
 
-    def __init__(self, workdir: Path, store: str, identity: list[str], *, workers: int = 1) -> None:
+    def __init__(self, workdir: Path, store: str, identity: list[str], *, workers: int = 1,
+                 env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.store = store
         self.identity = identity
         self.workdir = workdir
         self.workers = workers
+        self.env = env or {}
         self.log_path = workdir / f"gateway-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -52,7 +54,7 @@ class Gateway:
                 "--workers", str(self.workers), "--public-url", self.url, "--api-key", "e2e-key", *self.identity]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(args, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
-                                            env=_clean_env(), start_new_session=True)
+                                            env={**_clean_env(), **self.env}, start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -80,7 +82,7 @@ class Gateway:
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``ocpi-gateway`` with this gateway's store (and identity where the command takes it)."""
         command = [sys.executable, "-m", "gateway.cli", *args, "--store", self.store]
-        if args[:2] in (("partners", "register"), ("partners", "rotate")):
+        if args[:2] in (("partners", "register"), ("partners", "rotate"), ("tokens", "import")):
             command += ["--public-url", self.url, *self.identity]
         result = subprocess.run(command, cwd=self.workdir, capture_output=True, text=True, timeout=60,
                                 env=_clean_env(), check=False)
@@ -98,8 +100,8 @@ def start_gateway(tmp_path: Path) -> Iterator[Callable[..., Gateway]]:
     """Start gateways for a test; every one is stopped afterwards."""
     started: list[Gateway] = []
 
-    def start(store: str, identity: list[str], *, workers: int = 1) -> Gateway:
-        gateway = Gateway(tmp_path, store, identity, workers=workers)
+    def start(store: str, identity: list[str], *, workers: int = 1, env: dict[str, str] | None = None) -> Gateway:
+        gateway = Gateway(tmp_path, store, identity, workers=workers, env=env)
         started.append(gateway)
         gateway.start()
         return gateway

@@ -105,8 +105,10 @@ class Authorizer:
         """
         cache = self.tokens.cache
         uid, kind = request.uid, request.type.value
-        location = LocationReferences(location_id=request.location_id, evse_uids=tuple(request.evse_uids or ())) \
-            if request.location_id else None
+        location = None
+        if request.location_id:
+            evses = tuple(request.evse_uids) if request.evse_uids else None
+            location = LocationReferences(location_id=request.location_id, evse_uids=evses)
         if request.country_code and request.party_id:
             action, allowed, token = cache.authorize(request.country_code, request.party_id, uid, kind)
             owner = (ci_key(request.country_code), ci_key(request.party_id))
