@@ -81,6 +81,7 @@ def price_cdr_batch(
 
     Returns:
         One item per case, in order: the result JSON bytes (as ``price_cdr``), or the error message.
+    """
 
 # -- tokens -------------------------------------------------------------------------------------
 

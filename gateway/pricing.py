@@ -11,7 +11,7 @@ with ``PricingError``: a guessed zone would silently misprice time-of-day tariff
 from __future__ import annotations
 
 import functools
-from decimal import Decimal  # noqa: TC003 - msgspec needs the type at runtime to decode the Structs
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 

@@ -9,8 +9,8 @@ from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import ClientException, NotFoundException
 
 from gateway.api.auth import require_api_key
-from gateway.ocpi.body import decode_body
 from gateway.modules.credentials.partners import PartnerCreate, PartnerView, create_partner, partner_view
+from gateway.ocpi.body import decode_body
 
 if TYPE_CHECKING:
     from gateway.state import GatewayState

@@ -15,7 +15,7 @@ import msgspec
 
 from gateway.ocpi.status import OcpiError, OcpiStatus
 
-__all__ = ("decode_body", "invalid_json", "invalid_content")
+__all__ = ("decode_body", "invalid_content", "invalid_json")
 
 T = TypeVar("T")
 

@@ -35,7 +35,7 @@ _last_stamp = ""
 
 def now_timestamp() -> str:
     """The current UTC time as an OCPI DateTime (``2026-11-23T21:11:05Z``), cached per second."""
-    global _last_second, _last_stamp  # noqa: PLW0603 - a one-entry cache, cheaper than formatting per call
+    global _last_second, _last_stamp
     now = int(time.time())
     if now != _last_second:
         _last_stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))

@@ -37,12 +37,12 @@ _PRINTABLE_ASCII = r"^[\x20-\x7E]*$"
 _NO_CONTROL = r"^[^\x00-\x1F\x7F]*$"
 
 
-def CiString(max_length: int) -> Any:  # noqa: N802 - reads like the spec's type name
+def CiString(max_length: int) -> Any:
     """OCPI ``CiString(n)``: printable ASCII, at most ``n`` characters, compared without case."""
     return Annotated[str, Meta(max_length=max_length, pattern=_PRINTABLE_ASCII)]
 
 
-def String(max_length: int) -> Any:  # noqa: N802 - reads like the spec's type name
+def String(max_length: int) -> Any:
     """OCPI ``string(n)``: UTF-8 without control characters, at most ``n`` characters."""
     return Annotated[str, Meta(max_length=max_length, pattern=_NO_CONTROL)]
 

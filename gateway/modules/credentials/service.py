@@ -37,8 +37,8 @@ __all__ = (
     "our_credentials",
     "register_with",
     "rotate_with",
-    "unregister_with",
     "unregister",
+    "unregister_with",
 )
 
 SUPPORTED_VERSIONS: tuple[str, ...] = (OCPI_VERSION,)

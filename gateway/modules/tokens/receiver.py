@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from litestar import Controller, Request, Response, get, patch, put
 
+from gateway.modules.tokens._params import token_type, url_segment
 from gateway.modules.tokens.models import Token, ci_key
 from gateway.modules.tokens.service import owners_of, token_key
-from gateway.modules.tokens._params import token_type, url_segment
 from gateway.ocpi.body import decode_body, invalid_content
 from gateway.ocpi.envelope import ocpi_response
 from gateway.ocpi.status import NotFoundError

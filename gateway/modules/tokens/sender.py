@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 
-from gateway.modules.tokens.models import LocationReferences, ci_key
 from gateway.modules.tokens._params import token_type, url_segment
+from gateway.modules.tokens.models import LocationReferences, ci_key
 from gateway.modules.tokens.service import OWN_TOKENS, token_key
 from gateway.ocpi.body import decode_body
 from gateway.ocpi.envelope import ocpi_response

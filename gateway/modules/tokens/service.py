@@ -123,7 +123,7 @@ class TokenService:
                 await self.catch_up(block_seconds=1.0)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the follower must outlive a store hiccup; it retries
+            except Exception:
                 log.exception("following the token change log failed; retrying")
                 await asyncio.sleep(1.0)
 
