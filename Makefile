@@ -39,8 +39,9 @@ tools: ## make sure redis-server (Redis-backed tests) and wrk (load benchmarks) 
 test-rust: install ## Rust unit tests of the domain code
 	cargo test --workspace --quiet
 
-test-python: build-prod tools ## Python tests (unit, API, real Redis, end-to-end) and every benchmark once, untimed
+test-python: build-prod tools ## Python tests (unit, API, real Redis, end-to-end), every benchmark once, the stub check
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m mypy.stubtest gateway._core --allowlist .mypy-stubtest-allowlist
 
 test: test-rust test-python ## everything: Rust and Python tests, benchmarks in quick mode
 
