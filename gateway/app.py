@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
         try:
             yield
         finally:
+            await state.authorizer.drain()
             await state.tokens.stop()
             await client.aclose()
             await store.close()

@@ -10,11 +10,14 @@ Flow of one RFID swipe (``POST /api/authorize``):
    for that whitelist type applies. An eMSP that answers 404/2004 or another client error refuses.
 3. Tokens no cache knows are asked at the configured ``default_emsp`` (an eMSP or a hub), else refused.
 4. Every answer carries an ``authorization_reference`` (the eMSP's, or ours) stored with an expiry so
-   the Session and CDR that follow can carry it.
+   the Session and CDR that follow can carry it. The driver does not wait for that write: it runs in
+   the background (a swipe is never queued behind a burst of token writes), and this worker answers
+   lookups of a reference whose write is still under way from memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -94,6 +97,9 @@ class Authorizer:
         self.store = store
         self.client = client
         self.tokens = tokens
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writing: dict[str, bytes] = {}
+        """References whose store write is under way, readable meanwhile."""
         self._owners: dict[tuple[str, str], Partner] = {}
         self._owners_until = 0.0
 
@@ -131,8 +137,27 @@ class Authorizer:
 
     async def lookup(self, reference: str) -> StoredAuthorization | None:
         """An earlier answer by its reference, while it has not expired."""
-        raw = await self.store.get_expiring(AUTHORIZATIONS, reference)
+        raw = self._writing.get(reference) or await self.store.get_expiring(AUTHORIZATIONS, reference)
         return None if raw is None else msgspec.json.decode(raw, type=StoredAuthorization)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait (bounded) for every reference write still under way, at shutdown."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    def _remember(self, reference: str, record: bytes) -> None:
+        self._writing[reference] = record
+        task = asyncio.get_running_loop().create_task(self._write(reference, record))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _write(self, reference: str, record: bytes) -> None:
+        try:
+            await self.store.put_expiring(AUTHORIZATIONS, reference, record, self.settings.authorization_ttl)
+        except Exception:  # noqa: BLE001 - a lost reference must not take the worker down; it is logged
+            log.exception("could not store authorization_reference %s", reference)
+        finally:
+            self._writing.pop(reference, None)
 
     async def _ask_unknown(self, uid: str, kind: str, location: LocationReferences | None) -> AuthorizeAnswer:
         partner = await self.store.get_partner(self.settings.default_emsp) if self.settings.default_emsp else None
@@ -183,8 +208,7 @@ class Authorizer:
             authorization_reference=reference, allowed=allowed, auth_method=method, source=source,
             token=answer.token, location=location, created=time.time(),
         )
-        await self.store.put_expiring(AUTHORIZATIONS, reference, msgspec.json.encode(record),
-                                      self.settings.authorization_ttl)
+        self._remember(reference, msgspec.json.encode(record))
         return answer
 
     async def _partner_of(self, owner: tuple[str, str]) -> Partner | None:
