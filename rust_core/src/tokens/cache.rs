@@ -11,10 +11,9 @@
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use parking_lot::RwLock;
 
-use crate::errors::CoreError;
 use crate::tokens::entry::{key_hash, Entry, PartyName, TokenView};
 use crate::tokens::model::TokenType;
-use crate::tokens::parse::{Text, TokenPatch, TokenRecord};
+use crate::tokens::parse::TokenRecord;
 use crate::tokens::pool::{Pool, Sym};
 use crate::tokens::whitelist::{decide, AllowedPolicy, Decision, TokenState};
 
@@ -108,7 +107,7 @@ impl TokenCache {
         (hash >> 40) as usize & (self.shards.len() - 1)
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<Shard> {
+    pub(crate) fn shard(&self, hash: u64) -> &RwLock<Shard> {
         // In bounds: shard_index masks with len - 1, and len is a power of two >= 1.
         &self.shards[self.shard_index(hash)]
     }
@@ -125,25 +124,6 @@ impl TokenCache {
         let party = shard.pool.intern(party.as_str());
         let entry = Entry::new(record, party, &mut shard.pool);
         shard.upsert(hash, entry, &self.hasher)
-    }
-
-    /// Applies a validated PATCH to a cached token: present fields replace. False when it is not cached.
-    pub(crate) fn patch(&self, key: &Key<'_>, patch: &TokenPatch<'_>) -> Result<bool, CoreError> {
-        check_patch_key(key, patch)?;
-        let Some(hash) = key_hash(&self.hasher, key.uid, key.kind) else {
-            return Ok(false);
-        };
-        let mut guard = self.shard(hash).write();
-        let shard = &mut *guard;
-        let Some(entry) = shard
-            .table
-            .find_mut(hash, |e| e.matches(&shard.pool, key.party.as_str(), key.uid, key.kind))
-        else {
-            return Ok(false);
-        };
-        let merged = merge(&entry.view(&shard.pool), patch);
-        *entry = Entry::new(&merged, entry.party, &mut shard.pool);
-        Ok(true)
     }
 
     /// Removes a token. True when it was cached.
@@ -285,60 +265,6 @@ fn render(view: &TokenView<'_>) -> Vec<u8> {
     let mut out = Vec::with_capacity(320);
     view.write_json(&mut out);
     out
-}
-
-/// Refuses a PATCH whose identifying fields, when present, name another token.
-fn check_patch_key(key: &Key<'_>, patch: &TokenPatch<'_>) -> Result<(), CoreError> {
-    let party = key.party.as_str();
-    let (country_code, party_id) = party.split_once('\x1f').unwrap_or((party, ""));
-    let differs = |given: Option<&Text<'_>>, expected: &str| given.is_some_and(|g| !g.eq_ignore_ascii_case(expected));
-    if differs(patch.country_code.as_ref(), country_code) {
-        return Err(CoreError::PatchKeyMismatch { field: "country_code" });
-    }
-    if differs(patch.party_id.as_ref(), party_id) {
-        return Err(CoreError::PatchKeyMismatch { field: "party_id" });
-    }
-    if differs(patch.uid.as_ref(), key.uid) {
-        return Err(CoreError::PatchKeyMismatch { field: "uid" });
-    }
-    if patch.kind.is_some_and(|kind| kind != key.kind) {
-        return Err(CoreError::PatchKeyMismatch { field: "type" });
-    }
-    Ok(())
-}
-
-/// The cached token with the PATCH's present fields replacing its own, as an owned record.
-fn merge(view: &TokenView<'_>, patch: &TokenPatch<'_>) -> TokenRecord<'static> {
-    let own = |text: &str| Text(text.to_owned().into());
-    let pick = |patched: Option<&Text<'_>>, current: Option<&str>| patched.map(|t| own(t)).or_else(|| current.map(own));
-    let energy_contract = match &patch.energy_contract {
-        Some(contract) => Some(crate::tokens::parse::EnergyContract {
-            supplier_name: own(&contract.supplier_name),
-            contract_id: contract.contract_id.as_deref().map(own),
-        }),
-        None => view
-            .energy_contract
-            .map(|(supplier, id)| crate::tokens::parse::EnergyContract {
-                supplier_name: own(supplier),
-                contract_id: id.map(own),
-            }),
-    };
-    TokenRecord {
-        country_code: own(view.country_code),
-        party_id: own(view.party_id),
-        uid: own(view.uid),
-        kind: view.kind,
-        contract_id: pick(patch.contract_id.as_ref(), Some(view.contract_id)).unwrap_or_else(|| own("")),
-        visual_number: pick(patch.visual_number.as_ref(), view.visual_number),
-        issuer: pick(patch.issuer.as_ref(), Some(view.issuer)).unwrap_or_else(|| own("")),
-        group_id: pick(patch.group_id.as_ref(), view.group_id),
-        valid: patch.valid.unwrap_or(view.valid),
-        whitelist: patch.whitelist.unwrap_or(view.whitelist),
-        language: pick(patch.language.as_ref(), view.language),
-        default_profile_type: patch.default_profile_type.or(view.default_profile_type),
-        energy_contract,
-        last_updated: patch.last_updated,
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The token cache of the CPO side: every token of every eMSP, compact, with the whitelist decision.
 //!
 //! - `model`: the OCPI enums (one byte each) and `DateTime` (microseconds).
-//! - `parse`: Token and Token PATCH from JSON bytes, validated.
+//! - `parse`: Token and Token PATCH from JSON bytes, validated; `patch`: applying a PATCH.
 //! - `pool`, `entry`: the compact form of a cached token.
 //! - `cache`: the sharded, thread-safe cache; `bulk`: loading many tokens at once; `batch`: many
 //!   authorisations at once.
@@ -15,5 +15,6 @@ pub(crate) mod cache;
 pub(crate) mod entry;
 pub(crate) mod model;
 pub(crate) mod parse;
+pub(crate) mod patch;
 pub(crate) mod pool;
 pub(crate) mod whitelist;

@@ -1,7 +1,7 @@
 //! The OCPI 2.2.1 token enums and the `DateTime` type, as the cache stores them: one byte per enum,
 //! microseconds since the Unix epoch (UTC) for a `DateTime`.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Deserialize;
 
 use crate::errors::CoreError;
@@ -134,19 +134,54 @@ pub(crate) fn parse_datetime(field: &'static str, text: &str) -> Result<i64, Cor
 
 /// Writes a `DateTime` the way OCPI prefers it: UTC with `Z`, fraction digits only when needed.
 pub(crate) fn write_datetime(out: &mut Vec<u8>, micros: i64) {
+    // By hand rather than with chrono: this runs for every answered authorisation.
     let seconds = micros.div_euclid(1_000_000);
     let fraction = micros.rem_euclid(1_000_000);
-    let Some(moment) = DateTime::from_timestamp(seconds, 0) else {
-        out.extend_from_slice(b"1970-01-01T00:00:00Z");
-        return;
-    };
-    out.extend_from_slice(moment.format("%Y-%m-%dT%H:%M:%S").to_string().as_bytes());
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let in_day = seconds.rem_euclid(86_400);
+    push_digits(out, u32::try_from(year).unwrap_or(0), 4);
+    for (separator, value) in [
+        (b'-', month),
+        (b'-', day),
+        (b'T', in_day / 3600),
+        (b':', in_day / 60 % 60),
+        (b':', in_day % 60),
+    ] {
+        out.push(separator);
+        push_digits(out, u32::try_from(value).unwrap_or(0), 2);
+    }
     if fraction != 0 {
-        let digits = format!("{fraction:06}");
+        let mut digits = [0_u8; 6];
+        let mut rest = fraction;
+        for slot in digits.iter_mut().rev() {
+            *slot = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+            rest /= 10;
+        }
+        let used = 6 - digits.iter().rev().take_while(|d| **d == b'0').count();
         out.push(b'.');
-        out.extend_from_slice(digits.trim_end_matches('0').as_bytes());
+        out.extend_from_slice(digits.get(..used).unwrap_or_default());
     }
     out.push(b'Z');
+}
+
+/// (year, month, day) of a count of days since 1970-01-01, proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Writes `value` in decimal, zero-padded to `width` digits.
+fn push_digits(out: &mut Vec<u8>, value: u32, width: u32) {
+    for position in (0..width).rev() {
+        out.push(b'0' + (value / 10_u32.pow(position) % 10) as u8);
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +209,14 @@ mod tests {
         assert_eq!(roundtrip("2015-06-29t20:39:09z"), "2015-06-29T20:39:09Z");
         assert_eq!(roundtrip("2015-06-29 20:39:09+00:00"), "2015-06-29T20:39:09Z");
         assert_eq!(parse_datetime("x", "1970-01-01T00:00:01Z").unwrap(), 1_000_000);
+        for text in [
+            "0001-01-01T00:00:00Z",
+            "1969-12-31T23:59:59.5Z",
+            "2000-02-29T12:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ] {
+            assert_eq!(roundtrip(text), text);
+        }
     }
 
     #[test]
