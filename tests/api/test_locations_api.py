@@ -52,13 +52,18 @@ def example(name: str) -> dict[str, Any]:
 @pytest.fixture(params=["sqlite", "redis"])
 def settings(request: pytest.FixtureRequest, tmp_path: Any) -> Settings:
     """A platform playing CPO and eMSP (NL/GWY), on each store."""
-    store = f"sqlite:///{tmp_path}/gateway.sqlite3" if request.param == "sqlite" else \
-        request.getfixturevalue("clean_redis")
+    store = (
+        f"sqlite:///{tmp_path}/gateway.sqlite3" if request.param == "sqlite" else request.getfixturevalue("clean_redis")
+    )
     return Settings(
         store=store,
-        roles=(OwnRole(country_code="NL", party_id="GWY", role="CPO"),
-               OwnRole(country_code="NL", party_id="GWY", role="EMSP")),
-        public_url="http://gateway.test", api_key="back-office-key", max_page_limit=20,
+        roles=(
+            OwnRole(country_code="NL", party_id="GWY", role="CPO"),
+            OwnRole(country_code="NL", party_id="GWY", role="EMSP"),
+        ),
+        public_url="http://gateway.test",
+        api_key="back-office-key",
+        max_page_limit=20,
     )
 
 
@@ -67,10 +72,16 @@ async def _add_cpo_partner(store_url: str) -> None:
     await store.open()
     now = datetime.now(UTC)
     try:
-        await store.add_partner(Partner(
-            id="cpo", roles=tuple(PartnerRole(country_code=c, party_id=p, role="CPO") for c, p in PARTIES),
-            state="REGISTERED", token_in=CPO_TOKEN, created=now, last_updated=now,
-        ))
+        await store.add_partner(
+            Partner(
+                id="cpo",
+                roles=tuple(PartnerRole(country_code=c, party_id=p, role="CPO") for c, p in PARTIES),
+                state="REGISTERED",
+                token_in=CPO_TOKEN,
+                created=now,
+                last_updated=now,
+            )
+        )
     finally:
         await store.close()
 
@@ -144,8 +155,10 @@ def test_receiver_put_connector_bumps_evse_and_location(client: TestClient[Any])
     connector = locations_connector("2", stamp=300, max_amperage=16)
     response = client.put(loc_url(location, "LOC1-2", "2"), json=connector, headers=CPO)
     assert response.status_code == 200
-    assert client.put(loc_url(location, "LOC1-2", "3"), json=locations_connector("3", stamp=400),
-                      headers=CPO).status_code == 201
+    assert (
+        client.put(loc_url(location, "LOC1-2", "3"), json=locations_connector("3", stamp=400), headers=CPO).status_code
+        == 201
+    )
     stored = _data(client, loc_url(location))
     evse = stored["evses"][1]
     assert evse["connectors"][1] == connector
@@ -191,8 +204,9 @@ def test_receiver_patches_with_spec_examples_and_parent_rules(client: TestClient
     assert connector == location["evses"][1]["connectors"][0] | tariff
     assert stored["evses"][1]["last_updated"] == stored["last_updated"] == "2019-06-26T00:00:00Z"
 
-    removed = client.patch(loc_url(location, "3257"), json=example("location_patch_example_remove_evse.json"),
-                           headers=CPO)
+    removed = client.patch(
+        loc_url(location, "3257"), json=example("location_patch_example_remove_evse.json"), headers=CPO
+    )
     assert removed.status_code == 200
     assert _data(client, loc_url(location, "3257"))["status"] == "REMOVED"  # retired, never deleted
 
@@ -212,8 +226,7 @@ def test_receiver_patch_lists_replace_stored_lists(client: TestClient[Any]) -> N
 
 def test_receiver_patch_needs_last_updated_and_a_known_object(client: TestClient[Any]) -> None:
     location = theirs()
-    unknown = client.patch(loc_url(location), json={"name": "x", "last_updated": "2024-02-01T00:00:00Z"},
-                           headers=CPO)
+    unknown = client.patch(loc_url(location), json={"name": "x", "last_updated": "2024-02-01T00:00:00Z"}, headers=CPO)
     assert (unknown.status_code, unknown.json()["status_code"]) == (404, 2001)
     assert _get(client, loc_url(location)).status_code == 404
     client.put(loc_url(location), json=location, headers=CPO)
@@ -234,8 +247,12 @@ def test_receiver_refuses_other_parties_and_mismatched_ids(client: TestClient[An
     assert client.put(loc_url(location), json=location, headers=registered).status_code == 404
     client.put(loc_url(location), json=location, headers=CPO)
     assert client.get(loc_url(location), headers=registered).status_code == 404
-    assert client.patch(loc_url(location), json={"name": "x", "last_updated": "2024-02-01T00:00:00Z"},
-                        headers=registered).status_code == 404
+    assert (
+        client.patch(
+            loc_url(location), json={"name": "x", "last_updated": "2024-02-01T00:00:00Z"}, headers=registered
+        ).status_code
+        == 404
+    )
     mismatches = [
         (f"{RECEIVER}/DE/CPO/LOC2", theirs("LOC1")),
         (f"{RECEIVER}/DE/ALL/LOC1", theirs("LOC1")),
@@ -245,8 +262,9 @@ def test_receiver_refuses_other_parties_and_mismatched_ids(client: TestClient[An
     for url, body in mismatches:
         response = client.put(url, json=body, headers=CPO)
         assert response.json()["status_code"] == 2001, url
-    patch = client.patch(loc_url(location, "LOC1-1"), json={"uid": "LOC1-2", "last_updated": "2024-02-01T00:00:00Z"},
-                         headers=CPO)
+    patch = client.patch(
+        loc_url(location, "LOC1-1"), json={"uid": "LOC1-2", "last_updated": "2024-02-01T00:00:00Z"}, headers=CPO
+    )
     assert patch.json()["status_code"] == 2001
     assert _get(client, f"{RECEIVER}/DE/CPO/LOC2").status_code == 404
     assert _get(client, f"{RECEIVER}/DE/ALL/LOC1").status_code == 404
@@ -300,8 +318,12 @@ def test_receiver_invalid_json_is_400(client: TestClient[Any]) -> None:
     location = theirs()
     client.put(loc_url(location), json=location, headers=CPO)
     headers = {**CPO, "Content-Type": "application/json"}
-    for method, url in (("PUT", loc_url(theirs("LOC2"))), ("PATCH", loc_url(location)),
-                        ("PUT", loc_url(location, "LOC1-1")), ("PATCH", loc_url(location, "LOC1-1", "1"))):
+    for method, url in (
+        ("PUT", loc_url(theirs("LOC2"))),
+        ("PATCH", loc_url(location)),
+        ("PUT", loc_url(location, "LOC1-1")),
+        ("PATCH", loc_url(location, "LOC1-1", "1")),
+    ):
         response = client.request(method, url, content=b'{"id": ', headers=headers)
         assert (response.status_code, response.json()["status_code"]) == (400, 2001)
     assert _data(client, loc_url(location)) == location
@@ -344,15 +366,21 @@ def test_api_put_location_then_sender_serves_it(client: TestClient[Any]) -> None
 
 def test_api_put_location_stamps_missing_last_updated(client: TestClient[Any]) -> None:
     location = locations_location()
-    del location["last_updated"], location["evses"][0]["last_updated"], location["evses"][0]["connectors"][0][
-        "last_updated"]
+    del (
+        location["last_updated"],
+        location["evses"][0]["last_updated"],
+        location["evses"][0]["connectors"][0]["last_updated"],
+    )
     before = datetime.now(UTC).replace(microsecond=0)
     assert _api_put(client, location).status_code == 201
     stored = client.get("/api/locations/LOC1", headers=API).json()
     stamp = datetime.fromisoformat(stored["last_updated"])
     assert stamp >= before
-    assert stored["evses"][0]["last_updated"] == stored["evses"][0]["connectors"][0]["last_updated"] == \
-        stored["last_updated"]
+    assert (
+        stored["evses"][0]["last_updated"]
+        == stored["evses"][0]["connectors"][0]["last_updated"]
+        == stored["last_updated"]
+    )
     assert stored["evses"][1]["last_updated"] == "2024-01-01T00:00:00Z"
 
 
@@ -376,8 +404,7 @@ def test_api_status_update_shows_in_sender(client: TestClient[Any]) -> None:
     response = client.post(url, json={"status": "CHARGING", "last_updated": "2025-03-01T12:00:00Z"}, headers=API)
     assert response.status_code == 200
     change = response.json()
-    assert (change["method"], change["evse_uid"], change["connector_id"] if "connector_id" in change else None) == \
-        ("PATCH", "LOC1-2", None)
+    assert (change["method"], change["evse_uid"], change.get("connector_id")) == ("PATCH", "LOC1-2", None)
     assert change["body"] == {"status": "CHARGING", "last_updated": "2025-03-01T12:00:00Z"}
     assert change["location_last_updated"] == "2025-03-01T12:00:00Z"
     location = _data(client, f"{SENDER}/LOC1")
@@ -431,8 +458,11 @@ def test_sender_paginates_with_date_filters(client: TestClient[Any]) -> None:
     second = client.get(f"{SENDER}?offset=20&limit=20", headers=CPO)
     assert [loc["id"] for loc in second.json()["data"]] == [f"LOC{n:02}" for n in range(20, 25)]
     assert "Link" not in second.headers
-    window = client.get(SENDER, params={"date_from": "2024-01-01T00:00:05Z", "date_to": "2024-01-01T00:00:10Z",
-                                        "limit": "3"}, headers=CPO)
+    window = client.get(
+        SENDER,
+        params={"date_from": "2024-01-01T00:00:05Z", "date_to": "2024-01-01T00:00:10Z", "limit": "3"},
+        headers=CPO,
+    )
     assert window.headers["X-Total-Count"] == "5"
     assert [loc["id"] for loc in window.json()["data"]] == ["LOC05", "LOC06", "LOC07"]
     assert "date_from=2024-01-01T00%3A00%3A05Z" in window.headers["Link"]

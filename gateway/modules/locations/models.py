@@ -19,13 +19,13 @@ PATCH body field by field before it is merged into the stored object.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime  # noqa: TC003 - msgspec resolves annotations at runtime
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
-from gateway.modules.tokens.models import TokenType
+from gateway.modules.tokens.models import TokenType  # noqa: TC001 - msgspec resolves annotations at runtime
 from gateway.ocpi.types import URL, BusinessDetails, CiString, DisplayText, GeoLocation, Image, OcpiStruct, String
 
 __all__ = (

@@ -16,15 +16,22 @@ from litestar import Controller, Request, Response, get, patch, put
 
 from gateway.modules.locations._params import owners_of, segment
 from gateway.modules.locations.models import EVSE, Connector, ConnectorPatch, EVSEPatch, Location, LocationPatch
-from gateway.modules.locations.service import RECEIVED, find_connector, find_evse, location_key, service_of
+from gateway.modules.locations.service import (
+    RECEIVED,
+    LocationService,
+    find_connector,
+    find_evse,
+    location_key,
+    service_of,
+)
 from gateway.modules.tokens.models import ci_key
 from gateway.ocpi.body import decode_body, invalid_content
 from gateway.ocpi.envelope import ocpi_response
 from gateway.ocpi.status import NotFoundError
+from gateway.store.base import ObjectKey
 
 if TYPE_CHECKING:
-    from gateway.modules.locations.service import LocationChange, LocationService
-    from gateway.store.base import ObjectKey
+    from gateway.modules.locations.service import LocationChange
 
 __all__ = ("LocationsReceiver",)
 
@@ -52,7 +59,9 @@ async def _target(request: Request[Any, Any, Any]) -> _Target:
     country_code = segment(request, "country_code", 2)
     party_id = segment(request, "party_id", 3)
     location_id = segment(request, "location_id")
-    assert country_code is not None and party_id is not None and location_id is not None  # routed segments
+    assert country_code is not None  # routed segments are always present
+    assert party_id is not None
+    assert location_id is not None
     if (ci_key(country_code), ci_key(party_id)) not in owners_of(partner.roles):
         raise NotFoundError(f"{country_code}/{party_id} is not one of your parties")
     return _Target(

@@ -251,8 +251,9 @@ class LocationService:
             connectors, created = _replaced(evse.connectors, "id", connector)
             evse = msgspec.structs.replace(evse, connectors=connectors, last_updated=connector.last_updated)
             location = await self._write_evse(kind, key, location, evse)
-        return self._change(location, "PUT", connector, connector.last_updated, evse=evse, connector=connector,
-                            created=created)
+        return self._change(
+            location, "PUT", connector, connector.last_updated, evse=evse, connector=connector, created=created
+        )
 
     async def patch_location(self, kind: str, key: ObjectKey, patch: LocationPatch) -> LocationChange:
         """Apply a Location PATCH: fields present replace the stored ones (an ``evses`` list replaces the list).
@@ -325,9 +326,16 @@ class LocationService:
             data = _encoder.encode(document)
             await self.store.put_object(kind, StoredObject(key=key, last_updated=when, data=data))
         body = msgspec.Raw(b'{"status":"%s","last_updated":"%s"}' % (status.value.encode(), stamp.encode()))
-        return LocationChange(country_code=document["country_code"], party_id=document["party_id"],
-                              location_id=document["id"], evse_uid=evse["uid"], method="PATCH", body=body,
-                              last_updated=when, location_last_updated=when)
+        return LocationChange(
+            country_code=document["country_code"],
+            party_id=document["party_id"],
+            location_id=document["id"],
+            evse_uid=evse["uid"],
+            method="PATCH",
+            body=body,
+            last_updated=when,
+            location_last_updated=when,
+        )
 
     # -- helpers ---------------------------------------------------------------------------------
     async def _write_evse(self, kind: str, key: ObjectKey, location: Location, evse: EVSE) -> Location:

@@ -96,15 +96,37 @@ def test_models_emit_utc_with_z_and_read_naive_as_utc() -> None:
         {"coordinates": {"latitude": "52.1", "longitude": "5.110300"}},
         {"facilities": ["CASINO"]},
         {"publish": False, "publish_allowed_to": [{"issuer": "ACME"}]},
-        {"opening_times": {"twentyfourseven": False, "regular_hours": [{"weekday": 8, "period_begin": "08:00",
-                                                                         "period_end": "20:00"}]}},
-        {"opening_times": {"twentyfourseven": False, "regular_hours": [{"weekday": 1, "period_begin": "24:00",
-                                                                         "period_end": "20:00"}]}},
+        {
+            "opening_times": {
+                "twentyfourseven": False,
+                "regular_hours": [{"weekday": 8, "period_begin": "08:00", "period_end": "20:00"}],
+            }
+        },
+        {
+            "opening_times": {
+                "twentyfourseven": False,
+                "regular_hours": [{"weekday": 1, "period_begin": "24:00", "period_end": "20:00"}],
+            }
+        },
         {"last_updated": "2024-05-01T10:00:00+02:00"},
         {"time_zone": None},
     ],
-    ids=["address", "state", "id-long", "id-empty", "country", "publish-type", "parking-enum", "coordinates",
-         "facility-enum", "publish-token-empty", "weekday", "period-time", "offset", "missing-time-zone"],
+    ids=[
+        "address",
+        "state",
+        "id-long",
+        "id-empty",
+        "country",
+        "publish-type",
+        "parking-enum",
+        "coordinates",
+        "facility-enum",
+        "publish-token-empty",
+        "weekday",
+        "period-time",
+        "offset",
+        "missing-time-zone",
+    ],
 )
 def test_models_refuse_bad_location(changes: dict[str, Any]) -> None:
     with pytest.raises(msgspec.ValidationError):
@@ -113,8 +135,14 @@ def test_models_refuse_bad_location(changes: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     "changes",
-    [{"connectors": []}, {"status": "BROKEN"}, {"capabilities": ["FLYING"]}, {"floor_level": "12345"},
-     {"physical_reference": "x" * 17}, {"evse_id": "E" * 49}],
+    [
+        {"connectors": []},
+        {"status": "BROKEN"},
+        {"capabilities": ["FLYING"]},
+        {"floor_level": "12345"},
+        {"physical_reference": "x" * 17},
+        {"evse_id": "E" * 49},
+    ],
     ids=["no-connectors", "status", "capability", "floor", "physical-reference", "evse-id"],
 )
 def test_models_refuse_bad_evse(changes: dict[str, Any]) -> None:

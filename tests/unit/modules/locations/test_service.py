@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -46,8 +45,7 @@ async def test_service_status_update_changes_evse_and_location(store: Store) -> 
 
 async def test_service_connector_put_bumps_evse_and_location(store: Store) -> None:
     service = await _seeded(store)
-    connector = msgspec.convert(locations_connector("3", last_updated="2025-03-01T12:00:00Z"), Connector,
-                                strict=False)
+    connector = msgspec.convert(locations_connector("3", last_updated="2025-03-01T12:00:00Z"), Connector, strict=False)
     change = await service.put_connector(OWN, KEY, "LOC1-1", connector)
     assert change.created
     assert change.path == "/NL/GWY/LOC1/LOC1-1/3"
@@ -72,12 +70,13 @@ async def test_service_unknown_objects_are_not_created(store: Store) -> None:
 async def test_service_concurrent_updates_of_one_location_are_all_kept(store: Store) -> None:
     service = await _seeded(store, evses=20)
     statuses = [Status.CHARGING, Status.BLOCKED, Status.OUTOFORDER, Status.RESERVED]
-    await asyncio.gather(*(
-        service.set_evse_status(OWN, KEY, f"LOC1-{n + 1}", statuses[n % 4]) for n in range(20)
-    ), *(
-        service.patch_evse(OWN, KEY, f"LOC1-{n + 1}", EVSEPatch(floor_level=str(n), last_updated=LATER))
-        for n in range(20)
-    ))
+    await asyncio.gather(
+        *(service.set_evse_status(OWN, KEY, f"LOC1-{n + 1}", statuses[n % 4]) for n in range(20)),
+        *(
+            service.patch_evse(OWN, KEY, f"LOC1-{n + 1}", EVSEPatch(floor_level=str(n), last_updated=LATER))
+            for n in range(20)
+        ),
+    )
     location = await service.get(OWN, KEY)
     assert location is not None
     assert [e.status for e in location.evses or ()] == [statuses[n % 4] for n in range(20)]
