@@ -40,7 +40,8 @@ wrk.headers["Authorization"] = "Bearer %(key)s"
 request = function()
   n = n + 1
   local loc = string.format("LOC%%07d", n %% locations)
-  local path = "/api/locations/" .. loc .. "/evses/" .. loc .. "-" .. (math.floor(n / locations) %% evses + 1) .. "/status"
+  local evse = loc .. "-" .. (math.floor(n / locations) %% evses + 1)
+  local path = "/api/locations/" .. loc .. "/evses/" .. evse .. "/status"
   return wrk.format("POST", path, nil, bodies[n %% 2 + 1])
 end
 """
