@@ -14,6 +14,9 @@ from typing import Any
 import msgspec
 
 __all__ = (
+    "locations_connector",
+    "locations_evse",
+    "locations_location",
     "pricing_cases",
     "pricing_cdr",
     "pricing_tariffs",
@@ -326,3 +329,50 @@ def tokens_keys(n: int, count: int, *, seed: int = 0, miss_every: int = 10) -> l
             cc, pid, uid = cc.lower(), pid.lower(), uid.lower()
         keys.append((cc, pid, uid, kind))
     return keys
+
+
+# ==== locations: OCPI Locations, EVSEs and Connectors ==========================================================
+
+_LOCATIONS_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _locations_stamp(i: int) -> str:
+    return (_LOCATIONS_EPOCH + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def locations_connector(connector_id: str = "1", *, stamp: int = 0, **overrides: Any) -> dict[str, Any]:
+    """A valid Connector (Type 2 socket, 3-phase 230 V 32 A); ``stamp`` seconds after 2024-01-01 as last_updated."""
+    connector: dict[str, Any] = {
+        "id": connector_id, "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE",
+        "max_voltage": 230, "max_amperage": 32, "tariff_ids": ["T1"], "last_updated": _locations_stamp(stamp),
+    }
+    connector.update(overrides)
+    return connector
+
+
+def locations_evse(uid: str = "EVSE1", *, stamp: int = 0, connectors: int = 2, **overrides: Any) -> dict[str, Any]:
+    """A valid AVAILABLE EVSE with ``connectors`` connectors (ids ``1``..``n``)."""
+    evse: dict[str, Any] = {
+        "uid": uid, "evse_id": f"NL*GWY*E{uid}"[:48], "status": "AVAILABLE", "capabilities": ["RFID_READER"],
+        "connectors": [locations_connector(str(n + 1), stamp=stamp) for n in range(connectors)],
+        "last_updated": _locations_stamp(stamp),
+    }
+    evse.update(overrides)
+    return evse
+
+
+def locations_location(
+    location_id: str = "LOC1", *, country_code: str = "NL", party_id: str = "GWY", stamp: int = 0, evses: int = 2,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A valid public Location with ``evses`` EVSEs (uids ``{id}-1``..), all stamped ``stamp`` seconds after 2024."""
+    location: dict[str, Any] = {
+        "country_code": country_code, "party_id": party_id, "id": location_id, "publish": True,
+        "name": f"Site {location_id}", "address": "Stationsplein 1", "city": "Utrecht", "postal_code": "3511 ED",
+        "country": "NLD", "coordinates": {"latitude": "52.089400", "longitude": "5.110300"},
+        "parking_type": "ON_STREET",
+        "evses": [locations_evse(f"{location_id}-{n + 1}", stamp=stamp) for n in range(evses)],
+        "time_zone": "Europe/Amsterdam", "last_updated": _locations_stamp(stamp),
+    }
+    location.update(overrides)
+    return location
