@@ -15,7 +15,7 @@ they are spelled out here as Literals and should be imported from there once it 
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - msgspec needs the runtime type to decode
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec

@@ -56,22 +56,27 @@ class CdrsReceiver(Controller):
         cdr = decode_body(await request.body(), CDR, validation_http_status=status)
         key = cdr_key(cdr.country_code, cdr.party_id, cdr.id)
         if (key.country_code, key.party_id) not in owners_of(partner.roles):
-            raise invalid_content(f"the CDR's owner {key.country_code}/{key.party_id} is not one of your parties",
-                                  status)
+            raise invalid_content(
+                f"the CDR's owner {key.country_code}/{key.party_id} is not one of your parties", status
+            )
         try:
             created = await store_received_cdr(state.store, cdr)
         except InvalidCdrError as exc:
             raise invalid_content(str(exc), status) from None
-        return ocpi_response(http_status=201 if created else 200,
-                             headers={"Location": cdr_location(state.settings.base_url, key)})
+        return ocpi_response(
+            http_status=201 if created else 200, headers={"Location": cdr_location(state.settings.base_url, key)}
+        )
 
     @get("/{country_code:str}/{party_id:str}/{cdr_id:str}")
     async def read(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """One received CDR, to a caller owning it."""
         state: GatewayState = request.app.state.gateway
         partner = await state.partners.authenticate(request.headers.get("authorization"), registration_allowed=False)
-        key = cdr_key(url_segment(request, "country_code", 2), url_segment(request, "party_id", 3),
-                      url_segment(request, "cdr_id", 39))
+        key = cdr_key(
+            url_segment(request, "country_code", 2),
+            url_segment(request, "party_id", 3),
+            url_segment(request, "cdr_id", 39),
+        )
         if (key.country_code, key.party_id) not in owners_of(partner.roles):
             raise NotFoundError(f"{key.country_code}/{key.party_id} is not one of your parties")
         stored = await state.store.get_object(RECEIVED_CDRS, key)

@@ -63,8 +63,9 @@ def cdr_key(country_code: str, party_id: str, cdr_id: str) -> ObjectKey:
 
 
 def _stored(cdr: CDR) -> StoredObject:
-    return StoredObject(key=cdr_key(cdr.country_code, cdr.party_id, cdr.id), last_updated=cdr.last_updated,
-                        data=_encoder.encode(cdr))
+    return StoredObject(
+        key=cdr_key(cdr.country_code, cdr.party_id, cdr.id), last_updated=cdr.last_updated, data=_encoder.encode(cdr)
+    )
 
 
 async def _check_new(store: Store, kind: str, obj: StoredObject, cdr: CDR) -> bool:
@@ -80,8 +81,9 @@ async def _check_new(store: Store, kind: str, obj: StoredObject, cdr: CDR) -> bo
         if reference == obj.key:
             raise InvalidCdrError("a credit CDR needs an id of its own, not the credited CDR's")
         if await store.get_object(kind, reference) is None:
-            raise InvalidCdrError(f"`credit_reference_id` {reference.id} names no CDR of {reference.country_code}/"
-                                  f"{reference.party_id}")
+            raise InvalidCdrError(
+                f"`credit_reference_id` {reference.id} names no CDR of {reference.country_code}/{reference.party_id}"
+            )
     return True
 
 

@@ -75,11 +75,16 @@ async def recipient_list_response(
     total, runs = 0, []
     for party in parties:
         page = await state.store.list_objects(
-            index_kind, owner=party, date_from=query.date_from, date_to=query.date_to,
-            offset=0, limit=query.offset + query.limit,
+            index_kind,
+            owner=party,
+            date_from=query.date_from,
+            date_to=query.date_to,
+            offset=0,
+            limit=query.offset + query.limit,
         )
         total += page.total
         runs.append(page.items)
     merged = list(heapq.merge(*runs, key=_order))[query.offset : query.offset + query.limit]
-    return paginated_response(request, settings.base_url, query, ObjectPage(total=total, items=merged),
-                              settings.max_page_limit)
+    return paginated_response(
+        request, settings.base_url, query, ObjectPage(total=total, items=merged), settings.max_page_limit
+    )

@@ -81,8 +81,9 @@ class SessionsSender(Controller):
         partner = await state.partners.authenticate(request.headers.get("authorization"), registration_allowed=False)
         session_id = url_segment(request, "session_id", 36)
         key, session = await _our_session(state, partner, session_id)
-        preferences = decode_body(await request.body(), ChargingPreferences,
-                                  validation_http_status=state.settings.validation_http_status)
+        preferences = decode_body(
+            await request.body(), ChargingPreferences, validation_http_status=state.settings.validation_http_status
+        )
         if not await evse_accepts_charging_preferences(state, session):
             raise NotFoundError("The session's EVSE does not accept charging preferences")
         if session.status not in _OPEN:

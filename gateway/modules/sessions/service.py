@@ -128,8 +128,9 @@ async def put_own_session(store: Store, session: Session) -> bool:
     obj = stored_session(session)
     async with key_lock(SESSIONS, obj.key):
         previous = await _previous_recipient(store, obj.key)
-        return await write_own(store, SESSIONS, SESSIONS_BY_EMSP, obj, recipient_key(session.cdr_token, obj.key),
-                               previous)
+        return await write_own(
+            store, SESSIONS, SESSIONS_BY_EMSP, obj, recipient_key(session.cdr_token, obj.key), previous
+        )
 
 
 async def patch_own_session(
@@ -150,8 +151,9 @@ async def patch_own_session(
         current = _session_decoder.decode(stored.data)
         merged = merge_patch(current, patch)
         recipient = recipient_key(merged.cdr_token, key)
-        await write_own(store, SESSIONS, SESSIONS_BY_EMSP, stored_session(merged), recipient,
-                        recipient_key(current.cdr_token, key))
+        await write_own(
+            store, SESSIONS, SESSIONS_BY_EMSP, stored_session(merged), recipient, recipient_key(current.cdr_token, key)
+        )
         return merged
 
 

@@ -62,9 +62,15 @@ def make_cdr(cdr_id: str = "12345", **changes: Any) -> dict[str, Any]:
 def cpo_partner() -> Partner:
     """A registered CPO partner hosting the example owners NL/STK and BE/BEC."""
     partner = make_partner("cpo", CPO_TOKEN, "REGISTERED")
-    return Partner(**{**{f: getattr(partner, f) for f in partner.__struct_fields__},
-                      "roles": (PartnerRole(country_code="NL", party_id="STK", role="CPO"),
-                                PartnerRole(country_code="BE", party_id="BEC", role="CPO"))})
+    return Partner(
+        **{
+            **{f: getattr(partner, f) for f in partner.__struct_fields__},
+            "roles": (
+                PartnerRole(country_code="NL", party_id="STK", role="CPO"),
+                PartnerRole(country_code="BE", party_id="BEC", role="CPO"),
+            ),
+        }
+    )
 
 
 def with_roles(partner_id: str, token: str, *parties: str) -> Partner:
@@ -77,13 +83,18 @@ def with_roles(partner_id: str, token: str, *parties: str) -> Partner:
 @pytest.fixture(params=["sqlite", "redis"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """A platform playing CPO and eMSP (NL/GWY), on each store."""
-    store = f"sqlite:///{tmp_path}/gateway.sqlite3" if request.param == "sqlite" else \
-        request.getfixturevalue("clean_redis")
+    store = (
+        f"sqlite:///{tmp_path}/gateway.sqlite3" if request.param == "sqlite" else request.getfixturevalue("clean_redis")
+    )
     return Settings(
         store=store,
-        roles=(OwnRole(country_code="NL", party_id="GWY", role="CPO"),
-               OwnRole(country_code="NL", party_id="GWY", role="EMSP")),
-        public_url="http://gateway.test", api_key="back-office-key", max_page_limit=20,
+        roles=(
+            OwnRole(country_code="NL", party_id="GWY", role="CPO"),
+            OwnRole(country_code="NL", party_id="GWY", role="EMSP"),
+        ),
+        public_url="http://gateway.test",
+        api_key="back-office-key",
+        max_page_limit=20,
     )
 
 

@@ -50,7 +50,11 @@ def test_receiver_repeat_is_idempotent_and_a_change_is_refused(client: TestClien
     first = _post(client, cdr)
     again = _post(client, cdr)
     assert (again.status_code, again.json()["status_code"]) == (200, 1000)
-    assert again.headers["location"] == first.headers["location"] == "http://gateway.test/ocpi/2.2.1/emsp/cdrs/BE/BEC/ABC-1"
+    assert (
+        again.headers["location"]
+        == first.headers["location"]
+        == "http://gateway.test/ocpi/2.2.1/emsp/cdrs/BE/BEC/ABC-1"
+    )
     spaced = msgspec.json.encode(cdr).replace(b",", b", ")  # the same CDR, formatted differently
     assert _post(client, spaced).json()["status_code"] == 1000
     changed = _post(client, make_cdr(id="abc-1", total_cost={"excl_vat": 5.0}))
@@ -63,8 +67,9 @@ def test_receiver_repeat_is_idempotent_and_a_change_is_refused(client: TestClien
 
 def test_receiver_credit_cdrs(client: TestClient[Any]) -> None:
     original = make_cdr(id="C100")
-    credit = make_cdr(id="C100-C", credit=True, credit_reference_id="c100", total_cost={"excl_vat": -4.0,
-                                                                                        "incl_vat": -4.4})
+    credit = make_cdr(
+        id="C100-C", credit=True, credit_reference_id="c100", total_cost={"excl_vat": -4.0, "incl_vat": -4.4}
+    )
     unknown = _post(client, credit)
     assert (unknown.json()["status_code"], "credit_reference_id" in unknown.json()["status_message"]) == (2001, True)
     assert _post(client, original).status_code == 201
@@ -74,8 +79,9 @@ def test_receiver_credit_cdrs(client: TestClient[Any]) -> None:
     assert no_reference.json()["status_code"] == 2001
     self_reference = _post(client, make_cdr(id="C102", credit=True, credit_reference_id="C102"))
     assert self_reference.json()["status_code"] == 2001
-    other_owner = _post(client, make_cdr(id="C103-C", country_code="NL", party_id="STK", credit=True,
-                                         credit_reference_id="C100"))
+    other_owner = _post(
+        client, make_cdr(id="C103-C", country_code="NL", party_id="STK", credit=True, credit_reference_id="C100")
+    )
     assert other_owner.json()["status_code"] == 2001
     long_credit = _post(client, make_cdr(id="C" * 36 + "-CR", credit=True, credit_reference_id="C100"))
     assert long_credit.status_code == 201
@@ -96,9 +102,15 @@ def test_receiver_refuses_other_owners(client: TestClient[Any]) -> None:
 @pytest.mark.parametrize(
     "changes",
     [
-        {"total_energy": "a lot"}, {"auth_method": "PIN"}, {"id": "x" * 40}, {"currency": None},
-        {"charging_periods": []}, {"last_updated": "2015-06-29T23:40:00+01:00"}, {"end_date_time": None},
-        {"cdr_location": {"id": "LOC1", "address": "a" * 256}}, {"tariffs": [{"id": "12"}]},
+        {"total_energy": "a lot"},
+        {"auth_method": "PIN"},
+        {"id": "x" * 40},
+        {"currency": None},
+        {"charging_periods": []},
+        {"last_updated": "2015-06-29T23:40:00+01:00"},
+        {"end_date_time": None},
+        {"cdr_location": {"id": "LOC1", "address": "a" * 256}},
+        {"tariffs": [{"id": "12"}]},
         {"cdr_token": {"country_code": "DE", "party_id": "EMS", "uid": "1", "type": "KEY", "contract_id": "c"}},
         {"signed_data": {"encoding_method": "OCMF", "signed_values": []}},
     ],
@@ -124,8 +136,10 @@ def test_receiver_json_of_the_wrong_shape_is_2001(client: TestClient[Any], body:
 
 
 def test_receiver_accepts_session_only_dimensions_it_should_not_get(client: TestClient[Any]) -> None:
-    period = {"start_date_time": "2015-06-29T21:39:09Z",
-              "dimensions": [{"type": "TIME", "volume": 1.973}, {"type": "POWER", "volume": 11}]}
+    period = {
+        "start_date_time": "2015-06-29T21:39:09Z",
+        "dimensions": [{"type": "TIME", "volume": 1.973}, {"type": "POWER", "volume": 11}],
+    }
     assert _post(client, make_cdr(charging_periods=[period])).status_code == 201
 
 
@@ -139,9 +153,11 @@ def test_receiver_put_patch_delete_are_not_allowed(client: TestClient[Any]) -> N
 
 # -- CPO Sender and the own-CDR service ----------------------------------------------------------
 
+
 def _own(cdr_id: str, minute: int, emsp: str = "EMS", **changes: Any) -> CDR:
-    data = make_cdr(cdr_id, country_code="NL", party_id="GWY", last_updated=f"2021-01-01T10:{minute:02d}:00Z",
-                    **changes)
+    data = make_cdr(
+        cdr_id, country_code="NL", party_id="GWY", last_updated=f"2021-01-01T10:{minute:02d}:00Z", **changes
+    )
     data["cdr_token"]["party_id"] = emsp
     return msgspec.json.decode(msgspec.json.encode(data), type=CDR)
 

@@ -49,6 +49,7 @@ def _get(client: TestClient[Any], url: str) -> Any:
 
 # -- eMSP Receiver -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["session_example_1_simple_start.json", "session_example_2_short_finished.json"])
 def test_receiver_example_put_then_get_equal(client: TestClient[Any], name: str) -> None:
     session = example(f"sessions/{name}")
@@ -100,14 +101,16 @@ def test_receiver_patch_rules(client: TestClient[Any]) -> None:
     url = _url(session)
     missing = client.patch(url, json={"kwh": 2.0}, headers=CPO)
     assert (missing.status_code, missing.json()["status_code"]) == (200, 2001)
-    unknown = client.patch(f"{BASE}/NL/STK/NOPE", json={"kwh": 2.0, "last_updated": "2020-03-09T10:20:00Z"},
-                           headers=CPO)
+    unknown = client.patch(
+        f"{BASE}/NL/STK/NOPE", json={"kwh": 2.0, "last_updated": "2020-03-09T10:20:00Z"}, headers=CPO
+    )
     assert (unknown.status_code, unknown.json()["status_code"]) == (404, 2001)
     assert _get(client, f"{BASE}/NL/STK/NOPE").status_code == 404
     other_id = client.patch(url, json={"id": "999", "last_updated": "2020-03-09T10:20:00Z"}, headers=CPO)
     assert other_id.json()["status_code"] == 2001
-    case_only = client.patch(f"{BASE}/nl/stk/101", json={"party_id": "stk", "kwh": 4.0,
-                                                         "last_updated": "2020-03-09T10:20:00Z"}, headers=CPO)
+    case_only = client.patch(
+        f"{BASE}/nl/stk/101", json={"party_id": "stk", "kwh": 4.0, "last_updated": "2020-03-09T10:20:00Z"}, headers=CPO
+    )
     assert case_only.json()["status_code"] == 1000
     assert _get(client, url).json()["data"]["kwh"] == 4.0
 
@@ -126,11 +129,17 @@ def test_receiver_refuses_other_owners(client: TestClient[Any]) -> None:
     assert client.get(f"{BASE}/NL/STK/101").status_code == 401
 
 
-BAD_SESSIONS = [
-    {"kwh": "lots"}, {"status": "RESERVED"}, {"id": "x" * 37}, {"currency": "EURO"}, {"last_updated": None},
-    {"start_date_time": "2020-03-09T10:17:09+02:00"}, {"cdr_token": {"uid": "1"}},
+BAD_SESSIONS: list[dict[str, Any]] = [
+    {"kwh": "lots"},
+    {"status": "RESERVED"},
+    {"id": "x" * 37},
+    {"currency": "EURO"},
+    {"last_updated": None},
+    {"start_date_time": "2020-03-09T10:17:09+02:00"},
+    {"cdr_token": {"uid": "1"}},
     {"charging_periods": [{"start_date_time": "2020-03-09T10:17:09Z", "dimensions": [{"type": "X", "volume": 1}]}]},
-    {"meter_id": "m" * 256}, {"auth_method": None},
+    {"meter_id": "m" * 256},
+    {"auth_method": None},
 ]
 
 
@@ -143,7 +152,9 @@ def test_receiver_bad_put_stores_nothing(client: TestClient[Any], changes: dict[
 
 
 BAD_PATCHES = [c for c in BAD_SESSIONS if None not in c.values()] + [
-    {"last_updated": "yesterday"}, {"country_code": "FR"}, {"total_cost": {"incl_vat": 1.0}},
+    {"last_updated": "yesterday"},
+    {"country_code": "FR"},
+    {"total_cost": {"incl_vat": 1.0}},
 ]
 
 
@@ -159,8 +170,9 @@ def test_receiver_bad_patch_changes_nothing(client: TestClient[Any], changes: di
 def test_receiver_patch_null_is_absent(client: TestClient[Any]) -> None:
     session = make_session()
     _put(client, session)
-    answer = client.patch(_url(session), json={"auth_method": None, "last_updated": "2020-03-09T11:00:00Z"},
-                          headers=CPO)
+    answer = client.patch(
+        _url(session), json={"auth_method": None, "last_updated": "2020-03-09T11:00:00Z"}, headers=CPO
+    )
     assert answer.json()["status_code"] == 1000
     assert _get(client, _url(session)).json()["data"]["auth_method"] == "WHITELIST"
 
@@ -168,16 +180,18 @@ def test_receiver_patch_null_is_absent(client: TestClient[Any]) -> None:
 @pytest.mark.parametrize("method", ["put", "patch"])
 @pytest.mark.parametrize("body", [b"{", b"", b"[1, 2", b"\xff\xfe"])
 def test_receiver_invalid_json_is_400(client: TestClient[Any], method: str, body: bytes) -> None:
-    answer = getattr(client, method)(f"{BASE}/NL/STK/101", content=body,
-                                     headers={**CPO, "Content-Type": "application/json"})
+    answer = getattr(client, method)(
+        f"{BASE}/NL/STK/101", content=body, headers={**CPO, "Content-Type": "application/json"}
+    )
     assert (answer.status_code, answer.json()["status_code"]) == (400, 2001)
 
 
 @pytest.mark.parametrize("body", [b"[]", b"null", b"42", b'"session"', b"{}"])
 def test_receiver_json_of_the_wrong_shape_is_2001(client: TestClient[Any], body: bytes) -> None:
     for method in ("put", "patch"):
-        answer = getattr(client, method)(f"{BASE}/NL/STK/101", content=body,
-                                         headers={**CPO, "Content-Type": "application/json"})
+        answer = getattr(client, method)(
+            f"{BASE}/NL/STK/101", content=body, headers={**CPO, "Content-Type": "application/json"}
+        )
         assert answer.json()["status_code"] == 2001
         assert answer.status_code in (200, 400)
 
@@ -189,9 +203,11 @@ def test_receiver_over_long_url_segments_are_refused(client: TestClient[Any]) ->
 
 # -- CPO Sender ----------------------------------------------------------------------------------
 
+
 def _own(session_id: str, minute: int, emsp: str = "EMS", **changes: Any) -> Session:
-    data = make_session(session_id, country_code="NL", party_id="GWY",
-                        last_updated=f"2021-01-01T10:{minute:02d}:00Z", **changes)
+    data = make_session(
+        session_id, country_code="NL", party_id="GWY", last_updated=f"2021-01-01T10:{minute:02d}:00Z", **changes
+    )
     data["cdr_token"]["party_id"] = emsp
     return msgspec.json.decode(msgspec.json.encode(data), type=Session)
 
@@ -206,8 +222,10 @@ def test_sender_lists_only_the_callers_sessions_with_date_filters(client: TestCl
     mine = client.get(SENDER, headers=token_header(REGISTERED_TOKEN))
     assert [s["id"] for s in mine.json()["data"]] == ["S0", "S1", "S2", "S3", "S4"]
     assert mine.headers["x-total-count"] == "5"
-    window = client.get(f"{SENDER}?date_from=2021-01-01T10:01:00Z&date_to=2021-01-01T10:04:00Z&limit=2",
-                        headers=token_header(REGISTERED_TOKEN))
+    window = client.get(
+        f"{SENDER}?date_from=2021-01-01T10:01:00Z&date_to=2021-01-01T10:04:00Z&limit=2",
+        headers=token_header(REGISTERED_TOKEN),
+    )
     assert [s["id"] for s in window.json()["data"]] == ["S1", "S2"]
     assert (window.headers["x-total-count"], window.headers["x-limit"]) == ("3", "20")
     link = window.headers["link"]
@@ -233,9 +251,16 @@ def test_sender_list_follows_a_token_owner_change(client: TestClient[Any], with_
 def test_own_session_service_put_patch_get(with_store: Any) -> None:
     assert with_store(lambda store: put_own_session(store, _own("S1", 1))) is True
     assert with_store(lambda store: put_own_session(store, _own("S1", 1))) is False
-    patch = msgspec.json.decode(msgspec.json.encode({
-        "charging_periods": [make_period("2021-01-01T10:05:00Z")], "status": "ACTIVE",
-        "last_updated": "2021-01-01T10:05:00Z"}), type=SessionPatch)
+    patch = msgspec.json.decode(
+        msgspec.json.encode(
+            {
+                "charging_periods": [make_period("2021-01-01T10:05:00Z")],
+                "status": "ACTIVE",
+                "last_updated": "2021-01-01T10:05:00Z",
+            }
+        ),
+        type=SessionPatch,
+    )
     merged = with_store(lambda store: patch_own_session(store, "nl", "gwy", "s1", patch))
     assert (merged.status, len(merged.charging_periods)) == ("ACTIVE", 1)
     with_store(lambda store: patch_own_session(store, "NL", "GWY", "S1", patch))
@@ -264,7 +289,8 @@ def test_charging_preferences(client: TestClient[Any], with_store: Any) -> None:
     assert not_theirs.status_code == 404
     bad = client.put(url, json={"profile_type": "SLOW"}, headers=token_header(REGISTERED_TOKEN))
     assert (bad.status_code, bad.json()["status_code"]) == (200, 2001)
-    broken = client.put(url, content=b"{", headers={**token_header(REGISTERED_TOKEN),
-                                                     "Content-Type": "application/json"})
+    broken = client.put(
+        url, content=b"{", headers={**token_header(REGISTERED_TOKEN), "Content-Type": "application/json"}
+    )
     assert (broken.status_code, broken.json()["status_code"]) == (400, 2001)
     assert client.put(f"{SENDER}/S1", json=PREFS, headers=token_header(REGISTERED_TOKEN)).status_code in (404, 405)

@@ -40,8 +40,10 @@ def test_cdr_location_accepts_erratum_lengths() -> None:
 
 
 def test_signed_value_plain_data_accepts_5000() -> None:
-    signed = {"encoding_method": "OCMF", "signed_values": [{"nature": "Start", "plain_data": "p" * 5000,
-                                                            "signed_data": "s" * 5000}]}
+    signed = {
+        "encoding_method": "OCMF",
+        "signed_values": [{"nature": "Start", "plain_data": "p" * 5000, "signed_data": "s" * 5000}],
+    }
     assert _cdr(signed_data=signed).signed_data is not None
     signed["signed_values"][0]["plain_data"] = "p" * 5001  # type: ignore[index]
     with pytest.raises(msgspec.ValidationError, match="plain_data"):

@@ -66,7 +66,11 @@ def test_session_status_uses_reservation() -> None:
         {"last_updated": "2020-03-09T10:17:09+01:00"},
         {"last_updated": None},
         {"charging_periods": [{"start_date_time": "2020-03-09T10:17:09Z", "dimensions": []}]},
-        {"charging_periods": [{"start_date_time": "2020-03-09T10:17:09Z", "dimensions": [{"type": "FLAT", "volume": 1}]}]},
+        {
+            "charging_periods": [
+                {"start_date_time": "2020-03-09T10:17:09Z", "dimensions": [{"type": "FLAT", "volume": 1}]}
+            ]
+        },
         {"cdr_token": {"country_code": "NL", "party_id": "TST", "uid": "1", "type": "CARD", "contract_id": "C"}},
         {"meter_id": "\x00"},
     ],
