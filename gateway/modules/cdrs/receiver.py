@@ -67,11 +67,12 @@ class CdrsReceiver(Controller):
             http_status=201 if created else 200, headers={"Location": cdr_location(state.settings.base_url, key)}
         )
 
-    @get("/{country_code:str}/{party_id:str}/{cdr_id:str}")
+    @get("/{country_code:str}/{party_id:str}/{cdr_id:path}")
     async def read(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        """One received CDR, to a caller owning it."""
+        """One received CDR, to a caller owning it (the id may hold a quoted ``/``, hence a path parameter)."""
         state: GatewayState = request.app.state.gateway
         partner = await state.partners.authenticate(request.headers.get("authorization"), registration_allowed=False)
+        request.path_params["cdr_id"] = request.path_params["cdr_id"].removeprefix("/")
         key = cdr_key(
             url_segment(request, "country_code", 2),
             url_segment(request, "party_id", 3),

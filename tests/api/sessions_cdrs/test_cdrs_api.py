@@ -200,3 +200,22 @@ def test_add_own_cdr_is_immutable(with_store: Any) -> None:
     with pytest.raises(InvalidCdrError, match="POWER"):
         with_store(lambda store: add_own_cdr(store, _own("D2", 2, charging_periods=[power])))
     assert with_store(lambda store: store.count_objects(RECEIVED_CDRS)) == 0
+
+
+@pytest.mark.parametrize("cdr_id", ["A B", "A/B", "A%B", "A?B#"])
+def test_receiver_location_works_for_any_printable_id(client: TestClient[Any], cdr_id: str) -> None:
+    answer = client.post(f"{BASE}/", json=make_cdr(cdr_id), headers=CPO)  # the published form ends in /
+    assert answer.status_code == 201
+    got = client.get(_location_path(answer), headers=CPO)
+    assert (got.status_code, got.json()["data"]["id"]) == (200, cdr_id)
+
+
+def test_modules_are_published_for_our_roles(client: TestClient[Any]) -> None:
+    endpoints = client.get("/ocpi/2.2.1", headers=CPO).json()["data"]["endpoints"]
+    published = {(e["identifier"], e["role"], e["url"]) for e in endpoints}
+    assert {
+        ("sessions", "SENDER", "http://gateway.test/ocpi/2.2.1/cpo/sessions/"),
+        ("sessions", "RECEIVER", "http://gateway.test/ocpi/2.2.1/emsp/sessions/"),
+        ("cdrs", "SENDER", "http://gateway.test/ocpi/2.2.1/cpo/cdrs/"),
+        ("cdrs", "RECEIVER", "http://gateway.test/ocpi/2.2.1/emsp/cdrs/"),
+    } <= published
