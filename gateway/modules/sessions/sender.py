@@ -39,11 +39,20 @@ _OPEN = frozenset((SessionStatus.PENDING, SessionStatus.ACTIVE))
 async def evse_accepts_charging_preferences(state: GatewayState, session: Session) -> bool:
     """Whether the session's EVSE has the capability ``CHARGING_PREFERENCES_CAPABLE``.
 
-    HOOK: always True until the Locations module is merged; it should then look up the session's
-    Location/EVSE (``session.location_id``, ``session.evse_uid``) and check ``capabilities``.
+    An EVSE we do not hold (a Location the back office never published) cannot be judged: the
+    preferences are then accepted, as the session itself is ours.
     """
-    del state, session
-    return True
+    from gateway.modules.locations.models import Location
+    from gateway.modules.locations.service import OWN, find_evse, location_key
+
+    stored = await state.store.get_object(OWN, location_key(session.country_code, session.party_id,
+                                                            session.location_id))
+    if stored is None:
+        return True
+    evse = find_evse(msgspec.json.decode(stored.data, type=Location), session.evse_uid)
+    if evse is None:
+        return True
+    return "CHARGING_PREFERENCES_CAPABLE" in (evse.capabilities or ())
 
 
 async def _our_session(state: GatewayState, partner: Partner, session_id: str) -> tuple[ObjectKey, Session]:
