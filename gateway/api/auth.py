@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 __all__ = ("require_api_key",)
 
 
-def require_api_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def require_api_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Litestar guard: the request must carry the configured back-office key.
+
+    A coroutine on purpose: Litestar runs a plain-function guard in a worker thread, a thread hop on
+    every request for a check that takes a microsecond.
 
     Raises:
         PermissionDeniedException: No key is configured, so the API is closed (403).

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
+from gateway.ids import uuid4_hex
 from gateway.modules.tokens.models import AuthorizationInfo, LocationReferences, TokenType, ci_key
 from gateway.ocpi.status import NotFoundError, OcpiStatus
 from gateway.push.client import PartnerCallError
@@ -172,7 +172,7 @@ class Authorizer:
         self, allowed: str, token: bytes | None, location: Any, source: str, method: str, *,
         reference: str | None = None, info: Any = None,
     ) -> AuthorizeAnswer:
-        reference = reference or uuid.uuid4().hex
+        reference = reference or uuid4_hex()
         answer = AuthorizeAnswer(
             allowed=allowed, token=msgspec.Raw(token or b"null"), authorization_reference=reference,
             source=source, auth_method=method, location=location, info=info,  # type: ignore[arg-type]
