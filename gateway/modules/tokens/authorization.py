@@ -109,16 +109,19 @@ class Authorizer:
             if request.location_id else None
         if request.country_code and request.party_id:
             action, allowed, token = cache.authorize(request.country_code, request.party_id, uid, kind)
-            owner = (ci_key(request.country_code), ci_key(request.party_id))
         else:
             found = cache.lookup_any(uid, kind)
             action, allowed, token = found[0] if found else ("UNKNOWN", None, None)
-            owner = _owner_of(token) if token is not None else None
         if action == "ANSWER_LOCALLY":
             return await self._answer(allowed or "NOT_ALLOWED", token, location, "cache", "WHITELIST")
         if action == "UNKNOWN":
             return await self._ask_unknown(uid, kind, location)
-        assert owner is not None and token is not None
+        assert token is not None
+        # Only a real-time ask needs the owner (reading it from the token JSON is not free).
+        if request.country_code and request.party_id:
+            owner = (ci_key(request.country_code), ci_key(request.party_id))
+        else:
+            owner = _owner_of(token)
         partner = await self._partner_of(owner)
         answer = await self._realtime(partner, uid, kind, location) if partner is not None else None
         if answer is not None:
