@@ -25,7 +25,10 @@ import msgspec
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-__all__ = ("ChildRun", "LoadResult", "granian_server", "lua_script", "lua_string", "redis_server", "run_measured", "seed_tokens", "wrk")
+__all__ = (
+    "ChildRun", "LoadResult", "granian_server", "lua_script", "lua_string", "redis_server", "run_measured",
+    "seed_tokens", "wrk",
+)
 
 START_TIMEOUT = 30.0
 REDIS_STOP_TIMEOUT = 5.0

@@ -83,6 +83,7 @@ def run(quick: bool) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="bench-bulk-") as tmp, redis_server() as url:
         path = Path(tmp) / "tokens.ndjson"
         _write_file(path, n)
+        megabytes = path.stat().st_size / 1e6
         raw_url = _redis_at(url, _RAW_DB)
         floor = run_measured([sys.executable, "-m", "benchmarks.bench_token_bulk", "raw-set", str(path), raw_url])
         raw_correct = floor.returncode == 0 and _dbsize(raw_url) == n
@@ -101,7 +102,7 @@ def run(quick: bool) -> list[Result]:
         if not correct:
             print(f"tokens import failed ({ours.returncode}): {ours.stdout[-500:]!r} {ours.stderr[-1500:]!r}",
                   file=sys.stderr)
-    note = f"{n:,} tokens, {path.stat().st_size / 1e6 if path.exists() else 0:.0f} MB NDJSON; target < 30 s, < 1 GiB"
+    note = f"{n:,} tokens, {megabytes:.0f} MB NDJSON; target < 30 s, < 1 GiB"
     return [
         Result(group=GROUP, name=f"ocpi-gateway tokens import ({n:,})", value=ours.seconds, unit="s",
                higher_is_better=False, baseline_name="redis-py pipeline of SETs", baseline_value=floor.seconds,
