@@ -25,9 +25,13 @@ import msgspec
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-__all__ = ("LoadResult", "granian_server", "wrk")
+__all__ = (
+    "ChildRun", "LoadResult", "granian_server", "lua_script", "lua_string", "redis_server", "run_measured",
+    "seed_tokens", "wrk",
+)
 
 START_TIMEOUT = 30.0
+REDIS_STOP_TIMEOUT = 5.0
 
 
 class LoadResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,3 +124,125 @@ def wrk(url: str, *, seconds: float, connections: int = 32, headers: Mapping[str
         requests=int(total.group(1)),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
     )
+
+
+@contextmanager
+def lua_script(text: str) -> Iterator[Path]:
+    """Write a wrk Lua script (POST/PUT bodies, headers, per-request paths) to a temporary file; yield its path."""
+    with tempfile.TemporaryDirectory(prefix="wrk-") as tmp:
+        path = Path(tmp) / "script.lua"
+        path.write_text(text)
+        yield path
+
+
+def lua_string(value: str) -> str:
+    """``value`` as a Lua string literal (long brackets cannot be used: bodies may contain ``]]``)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A throwaway redis-server (no persistence) on a free loopback port; yields ``redis://127.0.0.1:N/0``.
+
+    Started like the tests' server (tests/conftest.py) and stopped by its pid at the end.
+
+    Raises:
+        RuntimeError: redis-server is missing (``make tools``) or did not answer PING in time.
+    """
+    executable = shutil.which("redis-server")
+    if executable is None:
+        raise RuntimeError("redis-server is not installed: run `make tools` (Debian package redis-server)")
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as workdir:
+        port = _free_port()
+        args = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--dir", workdir]
+        with open(Path(workdir) / "redis.log", "wb") as log:
+            process = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not _answers_ping(port):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = (Path(workdir) / "redis.log").read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"redis-server did not answer PING on port {port}:\n{output}")
+                time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=REDIS_STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=REDIS_STOP_TIMEOUT)
+
+
+class ChildRun(msgspec.Struct, frozen=True, kw_only=True):
+    """A command run to its end: wall time, the peak RSS of that one process, its exit code and output."""
+
+    seconds: float
+    peak_rss_bytes: int
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def run_measured(args: list[str], env: Mapping[str, str] | None = None, *, timeout: float = 600.0) -> ChildRun:
+    """Run ``args`` and read its own peak RSS with ``wait4`` (not RUSAGE_CHILDREN, which would also
+    count earlier children such as servers this run started)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=out, stderr=err,
+                                   cwd=Path(__file__).parent.parent)
+        deadline = started + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(0.01)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return ChildRun(seconds=seconds, peak_rss_bytes=usage.ru_maxrss * 1024, returncode=process.returncode,
+                        stdout=out.read(), stderr=err.read())
+
+
+async def seed_tokens(store_url: str, partner_id: str, partner_token: str, n: int, *, chunk: int = 50_000) -> None:
+    """Store a REGISTERED eMSP partner owning the 20 parties of :func:`benchmarks.data.tokens_parties`,
+    and tokens 0 to ``n - 1`` in its namespace, through the gateway's own bulk ingest."""
+    from datetime import UTC, datetime
+
+    from benchmarks.data import tokens_ndjson, tokens_parties
+    from gateway.modules.tokens.ingest import import_bytes
+    from gateway.modules.tokens.service import TOKENS, TokenService, owners_of
+    from gateway.store import Partner, PartnerRole, create_store
+
+    store = create_store(store_url)
+    await store.open()
+    try:
+        now = datetime.now(UTC)
+        roles = tuple(PartnerRole(country_code=cc, party_id=pid, role="EMSP") for cc, pid in tokens_parties())
+        await store.add_partner(Partner(id=partner_id, roles=roles, state="REGISTERED", token_in=partner_token,
+                                        created=now, last_updated=now))
+        service = TokenService(store, None)
+        for start in range(0, n, chunk):
+            summary = await import_bytes(service, tokens_ndjson(min(chunk, n - start), start=start), TOKENS,
+                                         owners_of(roles))
+            if summary.rejected:
+                raise RuntimeError(f"seeding tokens failed: {summary.errors[:3]}")
+    finally:
+        await store.close()

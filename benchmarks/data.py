@@ -24,6 +24,7 @@ __all__ = (
     "tokens_json",
     "tokens_keys",
     "tokens_ndjson",
+    "tokens_parties",
     "tokens_token",
 )
 
@@ -258,6 +259,11 @@ _TOKENS_DATES: dict[int, str] = {}
 
 
 _TOKENS_ISSUERS = [msgspec.json.encode(issuer).decode() for _, _, issuer in _TOKENS_PARTIES]
+
+
+def tokens_parties() -> list[tuple[str, str]]:
+    """The (country code, party id) of the eMSPs that own the tokens: token ``i`` belongs to party ``i % 20``."""
+    return [(cc, pid) for cc, pid, _ in _TOKENS_PARTIES]
 
 
 def tokens_json(i: int, *, seed: int = 0) -> str:

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import ClientException, NotFoundException
 
-from gateway.api.auth import require_api_key
+from gateway.api.auth import ApiKeyMiddleware
 from gateway.modules.credentials.partners import PartnerCreate, PartnerView, create_partner, partner_view
 from gateway.ocpi.body import decode_body
 
@@ -29,7 +29,7 @@ class PartnersController(Controller):
     """Partner records."""
 
     path = "/api/partners"
-    guards = [require_api_key]  # noqa: RUF012 - Litestar reads it as a class attribute
+    middleware = [ApiKeyMiddleware]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @get()
     async def list_partners(self, request: Request[Any, Any, Any]) -> list[PartnerView]:

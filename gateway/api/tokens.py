@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 
-from gateway.api.auth import require_api_key
+from gateway.api.auth import ApiKeyMiddleware
 from gateway.modules.tokens.authorization import AuthorizeRequest
 from gateway.modules.tokens.ingest import import_bytes, target_kind_and_owners
 from gateway.modules.tokens.models import ci_key
@@ -31,7 +31,7 @@ class AuthorizeController(Controller):
     """Authorisation for the operator's own systems."""
 
     path = "/api"
-    guards = [require_api_key]  # noqa: RUF012 - Litestar reads it as a class attribute
+    middleware = [ApiKeyMiddleware]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @post("/authorize", status_code=200)
     async def authorize(self, request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -55,7 +55,7 @@ class TokenImportController(Controller):
     """Bulk token ingest over HTTP."""
 
     path = "/api/tokens"
-    guards = [require_api_key]  # noqa: RUF012 - Litestar reads it as a class attribute
+    middleware = [ApiKeyMiddleware]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @post("/import", status_code=200)
     async def import_tokens(self, request: Request[Any, Any, Any]) -> Response[bytes]:

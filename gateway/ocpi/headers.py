@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+from gateway.ids import uuid4_str
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -77,8 +78,8 @@ class EdgeMiddleware:
                 correlation_id = value.decode("latin-1")[:255]
             elif name in _ROUTING_NAMES:
                 routing[_ROUTING_NAMES[name]] = value.decode("latin-1").strip().upper()[:3]
-        request_id = request_id or str(uuid.uuid4())
-        correlation_id = correlation_id or str(uuid.uuid4())
+        request_id = request_id or uuid4_str()
+        correlation_id = correlation_id or uuid4_str()
         routing_headers = RoutingHeaders(**routing)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id

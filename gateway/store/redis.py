@@ -181,6 +181,9 @@ def _trimmed_after(info: dict[str, Any], after: tuple[int, int]) -> bool:
     return after < _parse_stream_id(_text(edge))
 
 
+_OWNER_TAGS_MAX = 10_000
+"""Owner key prefixes remembered by :meth:`RedisStore._owner_tag` before it starts over."""
+
 _Encoded = tuple[tuple[str, str], str, str, int, bytes, bytes]
 """An object ready to write: owner, its key, its id, ``last_updated`` micros, value and global index member."""
 
@@ -210,6 +213,7 @@ class RedisStore:
         self._client: aioredis.Redis | None = None
         self._log_client: aioredis.Redis | None = None
         self._page: Any = None
+        self._owner_tags: dict[tuple[str, str], str] = {}
 
     @classmethod
     def from_url(cls, url: str, *, publish_max_len: int = PUBLISH_MAX_LEN) -> RedisStore:
@@ -250,9 +254,16 @@ class RedisStore:
 
     # -- keys ------------------------------------------------------------------------------------
     def _owner_tag(self, country_code: str, party_id: str) -> str:
-        _check_name(country_code, "*{}", "Country code")
-        _check_name(party_id, "*{}", "Party id")
-        return f"{self.prefix}:{{{country_code}*{party_id}}}"
+        # Memoised: a bulk write names the same few owners for every object it checks and keys.
+        tag = self._owner_tags.get((country_code, party_id))
+        if tag is None:
+            _check_name(country_code, "*{}", "Country code")
+            _check_name(party_id, "*{}", "Party id")
+            tag = f"{self.prefix}:{{{country_code}*{party_id}}}"
+            if len(self._owner_tags) >= _OWNER_TAGS_MAX:
+                self._owner_tags.clear()
+            self._owner_tags[(country_code, party_id)] = tag
+        return tag
 
     def _object_key(self, kind: str, key: ObjectKey) -> str:
         return f"{self._owner_tag(key.country_code, key.party_id)}:obj:{kind}:{key.id}"
@@ -514,7 +525,8 @@ class RedisStore:
         if ttl_seconds <= 0:
             await self._redis.delete(redis_key)
             return
-        await self._redis.set(redis_key, value, px=max(1, math.ceil(ttl_seconds * 1000)))
+        # The raw command: redis-py's ``set()`` spends more on its keyword handling than on the round trip.
+        await self._redis.execute_command("SET", redis_key, value, "PX", max(1, math.ceil(ttl_seconds * 1000)))
 
     async def get_expiring(self, namespace: str, key: str) -> bytes | None:
         """Return a value stored with :meth:`put_expiring` that has not expired, or ``None``."""

@@ -2,7 +2,11 @@
 
 Durability: the file runs in WAL mode with ``synchronous=FULL``, so every commit fsyncs the write-ahead log
 before the method returns. An acknowledged write therefore survives a crash of the process and a power
-loss (as far as the disk honours fsync). ``busy_timeout`` lets several processes (Granian workers, the CLI
+loss (as far as the disk honours fsync). The one exception is :meth:`SqliteStore.put_expiring`: values with
+an expiry (authorization references) go through a second write connection with ``synchronous=NORMAL``, which
+does not fsync on commit. They survive a crash of the process, but the newest of them may be lost on a power
+loss (WAL mode stays consistent either way); they are short-lived by nature and an fsync per value would
+otherwise bound every ``/api/authorize`` by the disk. ``busy_timeout`` lets several processes (Granian workers, the CLI
 while the server runs) share the file: a writer waits for another writer's transaction instead of failing.
 
 Threads: writes run on one dedicated thread (a ``ThreadPoolExecutor`` with one worker) that owns the write
@@ -139,7 +143,7 @@ def _now_micros() -> int:
     return time.time_ns() // 1000
 
 
-def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
+def _connect(path: Path, *, read_only: bool, synchronous: str = "FULL") -> sqlite3.Connection:
     """Open a connection in autocommit mode (transactions are explicit) with the shared pragmas."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -147,7 +151,7 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA query_only = ON")
     else:
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
     return conn
 
 
@@ -228,6 +232,7 @@ class SqliteStore:
         self._appends: dict[str, int] = {}  # appends per topic since this process last trimmed it
         self._writer: ThreadPoolExecutor | None = None
         self._write_conn: sqlite3.Connection | None = None
+        self._expiring_conn: sqlite3.Connection | None = None  # synchronous=NORMAL, see put_expiring
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -369,7 +374,14 @@ class SqliteStore:
 
     # -- short-lived values ----------------------------------------------------------------------
     async def put_expiring(self, namespace: str, key: str, value: bytes, ttl_seconds: float) -> None:
-        """Store a value that disappears after ``ttl_seconds``; expired values are purged on the way."""
+        """Store a value that disappears after ``ttl_seconds``; expired values are purged on the way.
+
+        Less durable than the other writes, on purpose: it commits on a second write connection with
+        ``synchronous=NORMAL`` (no fsync per commit; still on the write thread, so it never contends with
+        this process's other writes). A value survives a crash of the process but may be lost on a power
+        loss shortly after it was written: fine for short-lived values such as authorization references,
+        and it keeps an fsync off every ``/api/authorize``.
+        """
         expires_at = _now_micros() + round(ttl_seconds * 1_000_000)
         await self._write(self._put_expiring, namespace, key, value, expires_at)
 
@@ -470,6 +482,7 @@ class SqliteStore:
             conn.close()
             raise
         self._write_conn = conn
+        self._expiring_conn = _connect(self.path, read_only=False, synchronous="NORMAL")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Bring the schema to :data:`SCHEMA_VERSION`, inside the caller's transaction."""
@@ -486,6 +499,9 @@ class SqliteStore:
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
 
     def _close_writer(self) -> None:
+        if self._expiring_conn is not None:
+            self._expiring_conn.close()
+            self._expiring_conn = None
         if self._write_conn is not None:
             self._write_conn.close()
             self._write_conn = None
@@ -574,7 +590,9 @@ class SqliteStore:
         return created
 
     def _put_expiring(self, namespace: str, key: str, value: bytes, expires_at: int) -> None:
-        conn = self._conn()
+        conn = self._expiring_conn
+        if conn is None:
+            raise RuntimeError(f"{self!r} is not open")
         with _transaction(conn):
             conn.execute("DELETE FROM expiring WHERE expires_at <= ?", (_now_micros(),))
             conn.execute(

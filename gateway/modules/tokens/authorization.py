@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
+from gateway.ids import uuid4_hex
 from gateway.modules.tokens.models import AuthorizationInfo, LocationReferences, TokenType, ci_key
 from gateway.ocpi.status import NotFoundError, OcpiStatus
 from gateway.push.client import PartnerCallError
@@ -117,16 +117,19 @@ class Authorizer:
             location = LocationReferences(location_id=request.location_id, evse_uids=evses)
         if request.country_code and request.party_id:
             action, allowed, token = cache.authorize(request.country_code, request.party_id, uid, kind)
-            owner = (ci_key(request.country_code), ci_key(request.party_id))
         else:
             found = cache.lookup_any(uid, kind)
             action, allowed, token = found[0] if found else ("UNKNOWN", None, None)
-            owner = _owner_of(token) if token is not None else None
         if action == "ANSWER_LOCALLY":
             return await self._answer(allowed or "NOT_ALLOWED", token, location, "cache", "WHITELIST")
         if action == "UNKNOWN":
             return await self._ask_unknown(uid, kind, location)
-        assert owner is not None and token is not None
+        assert token is not None
+        # Only a real-time ask needs the owner (reading it from the token JSON is not free).
+        if request.country_code and request.party_id:
+            owner = (ci_key(request.country_code), ci_key(request.party_id))
+        else:
+            owner = _owner_of(token)
         partner = await self._partner_of(owner)
         answer = await self._realtime(partner, uid, kind, location) if partner is not None else None
         if answer is not None:
@@ -199,7 +202,7 @@ class Authorizer:
         self, allowed: str, token: bytes | None, location: Any, source: str, method: str, *,
         reference: str | None = None, info: Any = None,
     ) -> AuthorizeAnswer:
-        reference = reference or uuid.uuid4().hex
+        reference = reference or uuid4_hex()
         answer = AuthorizeAnswer(
             allowed=allowed, token=msgspec.Raw(token or b"null"), authorization_reference=reference,
             source=source, auth_method=method, location=location, info=info,  # type: ignore[arg-type]

@@ -47,7 +47,8 @@ _TOKEN_FIELDS = frozenset(Token.__struct_fields__)
 
 def token_key(country_code: str, party_id: str, uid: str, token_type: str) -> ObjectKey:
     """The store key of a token: owner upper-cased, id ``TYPE:UID`` with the uid upper-cased (CiString)."""
-    return ObjectKey(ci_key(country_code), ci_key(party_id), f"{token_type}:{ci_key(uid)}")
+    # ``+``, not an f-string: formatting a TokenType (a StrEnum) goes through Enum.__format__, which is slow.
+    return ObjectKey(ci_key(country_code), ci_key(party_id), token_type + ":" + ci_key(uid))
 
 
 def _stored(token: Token) -> StoredObject:
