@@ -247,6 +247,12 @@ class Store(Protocol):
         """Store a value that disappears after ``ttl_seconds``."""
         ...
 
+    async def put_expiring_many(
+        self, namespace: str, items: Sequence[tuple[str, bytes]], ttl_seconds: float
+    ) -> None:
+        """Store many expiring values (key, value) in one round trip or transaction."""
+        ...
+
     async def get_expiring(self, namespace: str, key: str) -> bytes | None:
         """Return a value stored with :meth:`put_expiring` that has not expired, or ``None``."""
         ...

@@ -528,6 +528,18 @@ class RedisStore:
         # The raw command: redis-py's ``set()`` spends more on its keyword handling than on the round trip.
         await self._redis.execute_command("SET", redis_key, value, "PX", max(1, math.ceil(ttl_seconds * 1000)))
 
+    async def put_expiring_many(
+        self, namespace: str, items: Sequence[tuple[str, bytes]], ttl_seconds: float
+    ) -> None:
+        """Store many expiring values in one pipelined round trip."""
+        if not items:
+            return
+        milliseconds = max(1, math.ceil(ttl_seconds * 1000))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, value in items:
+                pipe.execute_command("SET", self._expiring_key(namespace, key), value, "PX", milliseconds)
+            await pipe.execute()
+
     async def get_expiring(self, namespace: str, key: str) -> bytes | None:
         """Return a value stored with :meth:`put_expiring` that has not expired, or ``None``."""
         value: bytes | None = await self._redis.get(self._expiring_key(namespace, key))

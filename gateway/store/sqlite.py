@@ -385,6 +385,14 @@ class SqliteStore:
         expires_at = _now_micros() + round(ttl_seconds * 1_000_000)
         await self._write(self._put_expiring, namespace, key, value, expires_at)
 
+    async def put_expiring_many(
+        self, namespace: str, items: Sequence[tuple[str, bytes]], ttl_seconds: float
+    ) -> None:
+        """Store many expiring values in one transaction (same durability as :meth:`put_expiring`)."""
+        if items:
+            expires_at = _now_micros() + round(ttl_seconds * 1_000_000)
+            await self._write(self._put_expiring_many, namespace, list(items), expires_at)
+
     async def get_expiring(self, namespace: str, key: str) -> bytes | None:
         """Return a value stored with :meth:`put_expiring` that has not expired, or ``None``."""
         sql = "SELECT value FROM expiring WHERE namespace = ? AND key = ? AND expires_at > ?"
@@ -588,6 +596,17 @@ class SqliteStore:
             if publish is not None:
                 self._append(conn, *publish)
         return created
+
+    def _put_expiring_many(self, namespace: str, items: list[tuple[str, bytes]], expires_at: int) -> None:
+        conn = self._expiring_conn
+        if conn is None:
+            raise RuntimeError(f"{self!r} is not open")
+        with _transaction(conn):
+            conn.execute("DELETE FROM expiring WHERE expires_at <= ?", (_now_micros(),))
+            conn.executemany(
+                "INSERT OR REPLACE INTO expiring (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)",
+                [(namespace, key, value, expires_at) for key, value in items],
+            )
 
     def _put_expiring(self, namespace: str, key: str, value: bytes, expires_at: int) -> None:
         conn = self._expiring_conn

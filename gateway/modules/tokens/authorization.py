@@ -99,6 +99,8 @@ class Authorizer:
         self.tokens = tokens
         self._tasks: set[asyncio.Task[None]] = set()
         self._writing: dict[str, bytes] = {}
+        self._queue: list[tuple[str, bytes]] = []
+        self._flusher: asyncio.Task[None] | None = None
         """References whose store write is under way, readable meanwhile."""
         self._owners: dict[tuple[str, str], Partner] = {}
         self._owners_until = 0.0
@@ -149,18 +151,24 @@ class Authorizer:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
     def _remember(self, reference: str, record: bytes) -> None:
+        """Queue a reference for the store; concurrent swipes share one write (one round trip)."""
         self._writing[reference] = record
-        task = asyncio.get_running_loop().create_task(self._write(reference, record))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._queue.append((reference, record))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+            self._tasks.add(self._flusher)
+            self._flusher.add_done_callback(self._tasks.discard)
 
-    async def _write(self, reference: str, record: bytes) -> None:
-        try:
-            await self.store.put_expiring(AUTHORIZATIONS, reference, record, self.settings.authorization_ttl)
-        except Exception:  # noqa: BLE001 - a lost reference must not take the worker down; it is logged
-            log.exception("could not store authorization_reference %s", reference)
-        finally:
-            self._writing.pop(reference, None)
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                await self.store.put_expiring_many(AUTHORIZATIONS, batch, self.settings.authorization_ttl)
+            except Exception:  # noqa: BLE001 - a lost reference must not take the worker down; it is logged
+                log.exception("could not store %d authorization references", len(batch))
+            finally:
+                for reference, _ in batch:
+                    self._writing.pop(reference, None)
 
     async def _ask_unknown(self, uid: str, kind: str, location: LocationReferences | None) -> AuthorizeAnswer:
         partner = await self.store.get_partner(self.settings.default_emsp) if self.settings.default_emsp else None
