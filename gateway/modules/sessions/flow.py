@@ -61,7 +61,7 @@ from gateway.modules.sessions.service import (
     session_key,
     stored_session,
 )
-from gateway.modules.tokens.models import ci_key
+from gateway.modules.tokens.models import TokenType, ci_key
 from gateway.ocpi.status import NotFoundError, OcpiError, OcpiStatus
 from gateway.ocpi.types import OcpiStruct, Price
 from gateway.pricing import PricingError, PricingResult, compile_tariff, price_cdr, price_session
@@ -111,7 +111,7 @@ class StartToken(OcpiStruct, frozen=True, kw_only=True):
     country_code: Annotated[str, Meta(min_length=1, max_length=2)]
     party_id: Annotated[str, Meta(min_length=1, max_length=3)]
     uid: CiId
-    type: str = "RFID"
+    type: TokenType = TokenType.RFID
     contract_id: CiId
 
 
@@ -164,7 +164,8 @@ def _bad(message: str) -> OcpiError:
 
 def _stopped(session: Session) -> OcpiError:
     return OcpiError(
-        OcpiStatus.INVALID_PARAMETERS, f"Session {session.id} is {session.status.value}: it takes no more readings",
+        OcpiStatus.INVALID_PARAMETERS,
+        f"Session {session.id} is {session.status.value}: it takes no more readings",
         http_status=409,
     )
 
@@ -219,17 +220,26 @@ def _cdr_location(location: Location, evse_uid: str, connector_id: str) -> CdrLo
     connector = find_connector(evse, connector_id)
     if connector is None:
         raise NotFoundError(
-            f"Unknown connector {connector_id} of EVSE {evse_uid} at location {location.id}", OcpiStatus.UNKNOWN_LOCATION
+            f"Unknown connector {connector_id} of EVSE {evse_uid} at location {location.id}",
+            OcpiStatus.UNKNOWN_LOCATION,
         )
     if not evse.evse_id:
         raise _bad(f"EVSE {evse.uid} has no `evse_id`: a CDR cannot name it")
     return CdrLocation(
-        id=location.id, name=location.name, address=location.address, city=location.city,
-        postal_code=location.postal_code, state=location.state, country=location.country,
-        coordinates=location.coordinates, evse_uid=evse.uid, evse_id=evse.evse_id, connector_id=connector.id,
-        connector_standard=connector.standard.value,  # type: ignore[arg-type]
-        connector_format=connector.format.value,  # type: ignore[arg-type]
-        connector_power_type=connector.power_type.value,  # type: ignore[arg-type]
+        id=location.id,
+        name=location.name,
+        address=location.address,
+        city=location.city,
+        postal_code=location.postal_code,
+        state=location.state,
+        country=location.country,
+        coordinates=location.coordinates,
+        evse_uid=evse.uid,
+        evse_id=evse.evse_id,
+        connector_id=connector.id,
+        connector_standard=connector.standard.value,
+        connector_format=connector.format.value,
+        connector_power_type=connector.power_type.value,
     )
 
 
@@ -254,8 +264,9 @@ class ChargingFlow:
         wanted = tariff_id or (connector_tariffs[0] if connector_tariffs else None)
         if wanted is None:
             raise _bad("No tariff: give `tariff_id` or set `tariff_ids` on the connector (the CDR must be priced)")
-        stored = await self.store.get_object(TARIFFS, ObjectKey(ci_key(location.country_code),
-                                                                ci_key(location.party_id), ci_key(wanted)))
+        stored = await self.store.get_object(
+            TARIFFS, ObjectKey(ci_key(location.country_code), ci_key(location.party_id), ci_key(wanted))
+        )
         if stored is None:
             raise NotFoundError(f"Unknown tariff {wanted} of {location.country_code}/{location.party_id}")
         try:
@@ -277,8 +288,11 @@ class ChargingFlow:
         if context is None:
             stored = await self.store.get_object(FLOW_CONTEXTS, key)
             if stored is None:
-                raise OcpiError(OcpiStatus.INVALID_PARAMETERS,
-                                f"Session {session.id} was not started through /api/sessions", http_status=409)
+                raise OcpiError(
+                    OcpiStatus.INVALID_PARAMETERS,
+                    f"Session {session.id} was not started through /api/sessions",
+                    http_status=409,
+                )
             context = _context_decoder.decode(stored.data)
             self._remember(key, context)
         return context
@@ -295,8 +309,13 @@ class ChargingFlow:
                 raise _bad("Give `authorization_reference` (from /api/authorize) or a `token`")
             token = request.token
             try:
-                cdr_token = CdrToken(country_code=token.country_code, party_id=token.party_id, uid=token.uid,
-                                     type=token.type, contract_id=token.contract_id)  # type: ignore[arg-type]
+                cdr_token = CdrToken(
+                    country_code=token.country_code,
+                    party_id=token.party_id,
+                    uid=token.uid,
+                    type=token.type,
+                    contract_id=token.contract_id,
+                )
                 cdr_token = msgspec.json.decode(_encoder.encode(cdr_token), type=CdrToken)
             except msgspec.ValidationError as exc:
                 raise _bad(f"Invalid `token`: {exc}") from None
@@ -305,9 +324,11 @@ class ChargingFlow:
         if found is None:
             raise NotFoundError(f"Unknown or expired authorization_reference {request.authorization_reference}")
         if found.allowed != "ALLOWED":
-            raise OcpiError(OcpiStatus.INVALID_PARAMETERS,
-                            f"Authorization {found.authorization_reference} did not allow charging ({found.allowed})",
-                            http_status=403)
+            raise OcpiError(
+                OcpiStatus.INVALID_PARAMETERS,
+                f"Authorization {found.authorization_reference} did not allow charging ({found.allowed})",
+                http_status=403,
+            )
         try:
             cdr_token = msgspec.json.decode(found.token, type=CdrToken)
         except msgspec.ValidationError as exc:
@@ -335,23 +356,41 @@ class ChargingFlow:
         key = session_key(location.country_code, location.party_id, session_id)
         now = datetime.now(UTC).replace(microsecond=0)
         start = request.start_date_time or now
-        session = _validated(Session(
-            country_code=location.country_code, party_id=location.party_id, id=session_id, start_date_time=start,
-            kwh=request.kwh, cdr_token=cdr_token, auth_method=auth_method, authorization_reference=reference,
-            location_id=location.id, evse_uid=evse.uid, connector_id=connector.id, meter_id=request.meter_id,
-            currency=str(tariff_head.get("currency") or "EUR"), total_cost=Price(excl_vat=0.0, incl_vat=0.0),
-            status=SessionStatus.ACTIVE, last_updated=start,
-        ))
-        context = FlowContext(tariff=msgspec.Raw(tariff), tariff_id=str(tariff_head["id"]), time_zone=location.time_zone, cdr_location=cdr_location)
+        session = _validated(
+            Session(
+                country_code=location.country_code,
+                party_id=location.party_id,
+                id=session_id,
+                start_date_time=start,
+                kwh=request.kwh,
+                cdr_token=cdr_token,
+                auth_method=auth_method,
+                authorization_reference=reference,
+                location_id=location.id,
+                evse_uid=evse.uid,
+                connector_id=connector.id,
+                meter_id=request.meter_id,
+                currency=str(tariff_head.get("currency") or "EUR"),
+                total_cost=Price(excl_vat=0.0, incl_vat=0.0),
+                status=SessionStatus.ACTIVE,
+                last_updated=start,
+            )
+        )
+        context = FlowContext(
+            tariff=msgspec.Raw(tariff),
+            tariff_id=str(tariff_head["id"]),
+            time_zone=location.time_zone,
+            cdr_location=cdr_location,
+        )
         async with key_lock(FLOW_CONTEXTS, _step_key(session_id)):
             if await self.store.get_object(SESSIONS, key) is not None:
-                raise OcpiError(OcpiStatus.INVALID_PARAMETERS, f"Session {session_id} exists already",
-                                http_status=409)
+                raise OcpiError(OcpiStatus.INVALID_PARAMETERS, f"Session {session_id} exists already", http_status=409)
             # The running total at the start (a start fee shows at once); also proves the session prices.
             priced = self._price_session(context, session)
             session = msgspec.structs.replace(session, total_cost=_price(priced.total_cost))
-            await self.store.put_object(FLOW_CONTEXTS, StoredObject(key=key, last_updated=now,
-                                                                    data=_encoder.encode(context)))
+            await self.store.put_object(
+                FLOW_CONTEXTS, StoredObject(key=key, last_updated=now, data=_encoder.encode(context))
+            )
             await put_own_session(self.store, session)
             self._remember(key, context)
         return session
@@ -396,12 +435,19 @@ class ChargingFlow:
             context = await self._context(session)
             advanced = self._advanced(session, reading, context)
             if not advanced.charging_periods:  # a CDR needs one period: an empty one at the start
-                empty = ChargingPeriod(start_date_time=session.start_date_time, tariff_id=context.tariff_id,
-                                       dimensions=(CdrDimension(type=CdrDimensionType.ENERGY, volume=0.0),))
+                empty = ChargingPeriod(
+                    start_date_time=session.start_date_time,
+                    tariff_id=context.tariff_id,
+                    dimensions=(CdrDimension(type=CdrDimensionType.ENERGY, volume=0.0),),
+                )
                 advanced = msgspec.structs.replace(advanced, charging_periods=(empty,))
-            completed = _validated(msgspec.structs.replace(
-                advanced, status=SessionStatus.COMPLETED, end_date_time=advanced.last_updated,
-            ))
+            completed = _validated(
+                msgspec.structs.replace(
+                    advanced,
+                    status=SessionStatus.COMPLETED,
+                    end_date_time=advanced.last_updated,
+                )
+            )
             cdr = self._cdr(context, completed)  # built and priced before anything is written
             completed = msgspec.structs.replace(completed, total_cost=cdr.total_cost)
             await self._write_session(key, completed)
@@ -440,12 +486,23 @@ class ChargingFlow:
         )
         zero = Price(excl_vat=0.0, incl_vat=0.0)
         draft = CDR(
-            country_code=session.country_code, party_id=session.party_id, id=session.id,
-            start_date_time=session.start_date_time, end_date_time=session.end_date_time, session_id=session.id,
-            cdr_token=session.cdr_token, auth_method=session.auth_method,
-            authorization_reference=session.authorization_reference, cdr_location=context.cdr_location,
-            meter_id=session.meter_id, currency=session.currency, tariffs=(context.tariff,),
-            charging_periods=periods, total_cost=zero, total_energy=0.0, total_time=0.0,
+            country_code=session.country_code,
+            party_id=session.party_id,
+            id=session.id,
+            start_date_time=session.start_date_time,
+            end_date_time=session.end_date_time,
+            session_id=session.id,
+            cdr_token=session.cdr_token,
+            auth_method=session.auth_method,
+            authorization_reference=session.authorization_reference,
+            cdr_location=context.cdr_location,
+            meter_id=session.meter_id,
+            currency=session.currency,
+            tariffs=(context.tariff,),
+            charging_periods=periods,
+            total_cost=zero,
+            total_energy=0.0,
+            total_time=0.0,
             last_updated=datetime.now(UTC).replace(microsecond=0),
         )
         try:
