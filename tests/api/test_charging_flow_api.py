@@ -283,3 +283,32 @@ def test_reading_refusals_and_direct_token(network: TestClient[Any]) -> None:
     assert len(cdr["charging_periods"]) == 2
     assert (cdr["total_energy"], cdr["total_time"]) == (5.0, 0.6667)  # the engine gives 4 decimals
     assert cdr["total_cost"] == _totals(price_cdr(None, json.dumps(cdr).encode(), TZ))
+
+
+async def _forget_cdr(store_url: str, cdr_id: str) -> None:
+    store = create_store(store_url)
+    await store.open()
+    try:
+        assert await store.delete_object("cdrs", ObjectKey("NL", "GWY", cdr_id))
+    finally:
+        await store.close()
+
+
+def test_stop_at_once_and_a_stop_that_died_before_its_cdr(network: TestClient[Any], seeded: Settings) -> None:
+    client = network
+    reference = _authorize(client)["authorization_reference"]
+    assert _start(client, reference, id="S3").status_code == 201
+    first = client.post(f"{SESSIONS}/S3/stop", json=_reading("2024-01-15T10:00:00Z", 0.0), headers=API)
+    assert first.status_code == 201, first.text
+    cdr = first.json()
+    assert len(cdr["charging_periods"]) == 1
+    assert (cdr["total_energy"], cdr["total_time"]) == (0.0, 0.0)
+    assert cdr["total_cost"] == _totals(price_cdr(None, json.dumps(cdr).encode(), TZ))
+    # The session is COMPLETED but its CDR is gone (as if the stop died between its two writes): a new
+    # stop stores the CDR from the completed session.
+    run(_forget_cdr(seeded.store, "S3"))
+    again = client.post(f"{SESSIONS}/S3/stop", json=_reading("2024-01-15T10:05:00Z", 1.0), headers=API)
+    assert again.status_code == 201
+    assert {k: v for k, v in again.json().items() if k != "last_updated"} == {
+        k: v for k, v in cdr.items() if k != "last_updated"
+    }
