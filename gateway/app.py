@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 
+from gateway.api.charging import ChargingFlowController
 from gateway.api.locations import LocationsApiController
 from gateway.api.partners import PartnersController
 from gateway.api.tokens import AuthorizeController, TokenImportController
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
             AuthorizeController,
             TokenImportController,
             LocationsApiController,
+            ChargingFlowController,
             health,
             *extra_route_handlers,
         ],
