@@ -17,6 +17,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 
 from gateway.api.charging import ChargingFlowController
 from gateway.api.locations import LocationsApiController
+from gateway.api.fastpath import FAST_ROUTES
 from gateway.api.partners import PartnersController
 from gateway.api.tokens import AuthorizeController, TokenImportController
 from gateway.core import CoreError
@@ -173,7 +174,7 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
         openapi_config=None,
         debug=False,
     )
-    app.asgi_handler = EdgeMiddleware(app.asgi_handler)
+    app.asgi_handler = EdgeMiddleware(app.asgi_handler, FAST_ROUTES)
     return app
 
 

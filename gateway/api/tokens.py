@@ -1,4 +1,4 @@
-"""``/api/authorize`` (the CSMS asks "may this card charge here?"), ``/api/authorizations/{ref}`` and
+"""``/api/authorizations/{ref}`` (``/api/authorize`` itself is the fast path in gateway/api/fastpath.py) and
 ``/api/tokens/import`` (bulk ingest over HTTP), all behind the back-office key."""
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 
 from gateway.api.auth import ApiKeyMiddleware
-from gateway.modules.tokens.authorization import AuthorizeRequest
 from gateway.modules.tokens.ingest import import_bytes, target_kind_and_owners
 from gateway.modules.tokens.models import ci_key
-from gateway.ocpi.body import decode_body
 from gateway.ocpi.status import NotFoundError, OcpiError, OcpiStatus
 
 if TYPE_CHECKING:
@@ -32,14 +30,6 @@ class AuthorizeController(Controller):
 
     path = "/api"
     middleware = [ApiKeyMiddleware]  # noqa: RUF012 - Litestar reads it as a class attribute
-
-    @post("/authorize", status_code=200)
-    async def authorize(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        """Body ``{uid, type?, country_code?, party_id?, location_id?, evse_uids?}``; answers an AuthorizationInfo
-        plus ``source`` (cache, realtime, fallback) and ``auth_method``. Unknown tokens: 404 with OCPI 2004."""
-        state: GatewayState = request.app.state.gateway
-        question = decode_body(await request.body(), AuthorizeRequest, validation_http_status=400)
-        return _json(await state.authorizer.authorize(question))
 
     @get("/authorizations/{reference:str}")
     async def authorization(self, request: Request[Any, Any, Any]) -> Response[bytes]:

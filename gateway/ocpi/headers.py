@@ -58,8 +58,10 @@ _ROUTING_NAMES = {
 class EdgeMiddleware:
     """Pure ASGI middleware around the Litestar app (see module docstring)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, fast_routes: dict[tuple[str, str], ASGIApp] | None = None) -> None:
         self.app = app
+        self.fast_routes = fast_routes or {}
+        """(method, path) served by a plain ASGI callable instead of the router (the swipe fast path)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,8 +100,9 @@ class EdgeMiddleware:
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
+        target = self.fast_routes.get((scope["method"], path), self.app)
         try:
-            await self.app(scope, receive, send_with_headers)
+            await target(scope, receive, send_with_headers)
         finally:
             if log.isEnabledFor(logging.INFO):
                 log.info(

@@ -1,0 +1,84 @@
+"""The swipe fast path: ``POST /api/authorize`` served as plain ASGI, ahead of Litestar's router.
+
+An RFID swipe is the one request a CPO's CSMS sends at volume and waits on. Litestar's routing,
+handler and response machinery cost more than everything the gateway itself does for a swipe answered
+from the cache, so the edge middleware hands this one route straight to :func:`authorize_asgi`. It is
+the only implementation of the endpoint; its errors are the same OCPI envelopes the exception map in
+app.py gives (401/403 for the key, 400 + 2001 for a bad body, 404 + 2004 for an unknown token,
+500 + 3000 without detail for anything unexpected).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar.exceptions import HTTPException
+
+from gateway.api.auth import check_api_key
+from gateway.modules.tokens.authorization import AuthorizeRequest
+from gateway.ocpi.body import decode_body
+from gateway.ocpi.envelope import envelope_bytes
+from gateway.ocpi.status import OcpiError, OcpiStatus
+
+if TYPE_CHECKING:
+    from litestar.types import Receive, Scope, Send
+
+    from gateway.state import GatewayState
+
+__all__ = ("FAST_ROUTES", "authorize_asgi")
+
+log = logging.getLogger("gateway")
+
+_encoder = msgspec.json.Encoder()
+_JSON = [(b"content-type", b"application/json")]
+_MAX_BODY = 64 * 1024
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > _MAX_BODY:
+            raise OcpiError(OcpiStatus.INVALID_PARAMETERS, "Request body is too large", http_status=413)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send(send: Send, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*_JSON, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def authorize_asgi(scope: Scope, receive: Receive, send: Send) -> None:
+    """``POST /api/authorize``: see :meth:`gateway.modules.tokens.authorization.Authorizer.authorize`."""
+    state: GatewayState = scope["app"].state.gateway
+    try:
+        header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), "")
+        check_api_key(state.settings.api_key, header)
+        question = decode_body(await _read_body(receive), AuthorizeRequest, validation_http_status=400)
+        answer = await state.authorizer.authorize(question)
+    except OcpiError as exc:
+        await _send(send, exc.http_status, envelope_bytes(exc.status, message=exc.message))
+    except HTTPException as exc:
+        await _send(send, exc.status_code, envelope_bytes(OcpiStatus.CLIENT_ERROR, message=exc.detail))
+    except Exception:
+        log.exception("unexpected error", extra={"request_id": scope.get("state", {}).get("request_id"),
+                                                 "path": scope.get("path")})
+        await _send(send, 500, envelope_bytes(OcpiStatus.SERVER_ERROR,
+                                              message="Internal error; the request id identifies it in our logs"))
+    else:
+        await _send(send, 200, _encoder.encode(answer))
+
+
+FAST_ROUTES: dict[tuple[str, str], Any] = {("POST", "/api/authorize"): authorize_asgi}
+"""(method, path) of the routes served ahead of the router."""
