@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 
+from gateway.api.outbox import OutboxController
 from gateway.api.partners import PartnersController
 from gateway.api.tokens import AuthorizeController, TokenImportController
 from gateway.core import CoreError
@@ -140,10 +141,13 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
         client = PartnerClient(timeout=settings.partner_timeout)
         state = GatewayState(settings, store, client)
         await state.tokens.start()
+        if settings.outbox_worker:
+            await state.outbox.start()
         app.state.gateway = state
         try:
             yield
         finally:
+            await state.outbox.stop()
             await state.tokens.stop()
             await client.aclose()
             await store.close()
@@ -155,6 +159,7 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
             PartnersController,
             AuthorizeController,
             TokenImportController,
+            OutboxController,
             health,
             *extra_route_handlers,
         ],

@@ -133,6 +133,7 @@ class OutboxWorker:
 
     async def abort(self) -> None:
         """Stop at once without handing anything back, as a crash would: claims wait for their lease to end."""
+        self._stopping = True
         tasks = [*self._tasks, *([self._runner] if self._runner is not None else [])]
         for task in tasks:
             task.cancel()
@@ -171,8 +172,10 @@ class OutboxWorker:
                 due = None
             if due is not None:
                 timeout = min(timeout, max((due - _now()).total_seconds(), 0.0))
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation (abort would hang)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.005))
+            async with asyncio.timeout(max(timeout, 0.005)):
+                await self._wake.wait()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         claim = self._tasks.pop(task, None)
@@ -247,7 +250,7 @@ def _log(level: int, text: str, message: OutboxMessage, verdict: Verdict) -> Non
         extra={
             "message_id": message.id,
             "partner_id": message.partner_id,
-            "module": message.module,
+            "ocpi_module": message.module,
             "method": message.method,
             "key": message.key,
             "attempts": message.attempts,

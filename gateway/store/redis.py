@@ -690,7 +690,7 @@ class RedisStore:
 
     async def outbox_dead(self, *, partner_id: str | None = None, limit: int = 100) -> list[OutboxMessage]:
         """Dead messages, oldest added first."""
-        members: list[bytes] = await self._redis.zrange(f"{self._outbox_tag}:dead", 0, -1)
+        members: list[Any] = await self._redis.zrange(f"{self._outbox_tag}:dead", 0, -1)
         ids = [_text(member) for member in members]
         found: list[OutboxMessage] = []
         for chunk in _chunks(ids, PUT_CHUNK):
