@@ -185,7 +185,7 @@ class OutboxWorker:
         error = task.exception()
         if error is not None:
             log.error(
-                "outbox delivery failed unexpectedly; retried when its lease ends",
+                "outbox delivery task failed; an unacknowledged message is retried when its lease ends",
                 exc_info=error,
                 extra={"message_id": claim.message.id, "partner_id": claim.message.partner_id},
             )

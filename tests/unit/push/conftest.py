@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 
 from gateway.push.client import PartnerClient
@@ -40,12 +41,9 @@ def partner_of(
 ) -> Partner:
     """A registered eMSP partner whose receiving endpoints are the stub's."""
     endpoints = tuple(PartnerEndpoint(identifier=m, role="RECEIVER", url=stub.url(m)) for m in modules)
-    fields: dict[str, object] = {
-        "endpoints": endpoints,
-        "roles": (PartnerRole(country_code="DE", party_id=partner_id[-3:].upper(), role="EMSP"),),
-    }
-    fields.update(changes)
-    return make_partner(partner_id, token=f"in-{partner_id}", **fields)
+    roles = (PartnerRole(country_code="DE", party_id=partner_id[-3:].upper(), role="EMSP"),)
+    partner = make_partner(partner_id, token=f"in-{partner_id}", endpoints=endpoints, roles=roles)
+    return msgspec.structs.replace(partner, **changes)
 
 
 @pytest.fixture

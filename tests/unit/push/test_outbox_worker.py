@@ -15,7 +15,7 @@ from tests.unit.push.conftest import FAST, OWN_ROLES, partner_of
 from tests.unit.push.receiver_stub import Answer, wait_until
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from gateway.push.client import PartnerClient, PartnerReply
     from gateway.store.base import OutboxMessage, OutboxState, Store
@@ -33,7 +33,7 @@ async def drained(store: Store) -> bool:
     return await store.outbox_counts(now=datetime.now(UTC)) == []
 
 
-def state_is(store: Store, message_id: str, state: OutboxState) -> Callable[[], object]:
+def state_is(store: Store, message_id: str, state: OutboxState) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         message = await store.outbox_get(message_id)
         return message is not None and message.state == state

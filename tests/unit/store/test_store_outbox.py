@@ -11,6 +11,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 
 from gateway.store.base import OutboxClaim, OutboxCount, OutboxMessage, Store
@@ -85,7 +86,7 @@ async def test_outbox_add_skips_known_ids(store: Store) -> None:
 @pytest.mark.parametrize("field", ["key", "partner_id", "id"])
 async def test_outbox_add_rejects_the_lane_separator(store: Store, field: str) -> None:
     with pytest.raises(ValueError, match="x1f"):
-        await store.outbox_add([make_message(**{field: "a\x1fb"})])
+        await store.outbox_add([msgspec.structs.replace(make_message(), **{field: "a\x1fb"})])
     assert await store.outbox_counts(now=at(0)) == []
 
 
