@@ -152,11 +152,17 @@ def _handler(stub: ReceiverStub) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client dropping its keep-alive connection (a worker killed or stopped) is expected here."""
+
+
 @contextmanager
 def receiver_stub() -> Iterator[ReceiverStub]:
     """Run a receiving partner for the duration of the block."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(ReceiverStub(0)))
-    server.daemon_threads = True
+    server = _QuietServer(("127.0.0.1", 0), _handler(ReceiverStub(0)))
     stub = ReceiverStub(server.server_address[1])
     server.RequestHandlerClass = _handler(stub)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
