@@ -16,8 +16,9 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 
 from gateway.api.charging import ChargingFlowController
-from gateway.api.locations import LocationsApiController
 from gateway.api.fastpath import FAST_ROUTES
+from gateway.api.locations import LocationsApiController
+from gateway.api.outbox import OutboxController
 from gateway.api.partners import PartnersController
 from gateway.api.tokens import AuthorizeController, TokenImportController
 from gateway.core import CoreError
@@ -143,11 +144,14 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
         client = PartnerClient(timeout=settings.partner_timeout)
         state = GatewayState(settings, store, client)
         await state.tokens.start()
+        if settings.outbox_worker:
+            await state.outbox.start()
         app.state.gateway = state
         try:
             yield
         finally:
             await state.authorizer.drain()
+            await state.outbox.stop()
             await state.tokens.stop()
             await client.aclose()
             await store.close()
@@ -161,6 +165,7 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
             TokenImportController,
             LocationsApiController,
             ChargingFlowController,
+            OutboxController,
             health,
             *extra_route_handlers,
         ],

@@ -1,7 +1,7 @@
 """``ocpi-gateway``: serve the gateway and manage partners. Every option can also come from an ``OCPI_*`` variable.
 
-Commands that act on the store (``partners ...``) take the same ``--store`` as ``serve`` and work while
-the server runs (SQLite in WAL mode, or Redis, are shared safely).
+Commands that act on the store (``partners ...``, ``outbox ...``) take the same ``--store`` as ``serve`` and
+work while the server runs (SQLite in WAL mode, or Redis, are shared safely).
 """
 
 from __future__ import annotations
@@ -141,8 +141,34 @@ def build_parser() -> argparse.ArgumentParser:
     _option(price, "--batch", "OCPI_PRICE_BATCH", 'read {"id", "tariff", "cdr", "tz"} lines from stdin',
             action="store_true")
 
+    _outbox_parsers(commands)
     commands.add_parser("version", help="print the gateway's version")
     return parser
+
+
+def _outbox_parsers(commands: Any) -> None:
+    outbox = commands.add_parser("outbox", help="see and operate the push outbox").add_subparsers(
+        dest="outbox_command", required=True, metavar="ACTION"
+    )
+    status = outbox.add_parser("status", help="messages pending, in flight and dead, per partner")
+    _option(status, "--json", "OCPI_JSON", "print JSON instead of a table", action="store_true")
+    status.add_argument("--dead", action="store_true", help="also list the dead letters")
+    status.add_argument("--partner", help="only this partner")
+    status.add_argument("--limit", type=int, default=100, help="dead letters listed at most (default 100)")
+    _store_option(status)
+    for name, text in (("retry", "send dead (or waiting) messages again now"), ("drop", "delete messages for good")):
+        action = outbox.add_parser(name, help=text)
+        action.add_argument("ids", nargs="*", metavar="MESSAGE_ID", help="the messages, as `status --dead` shows them")
+        action.add_argument("--all-dead", action="store_true", help="every dead message (of --partner)")
+        action.add_argument("--partner", help="only messages of this partner")
+        _store_option(action)
+    policy = outbox.add_parser("policy", help="show or set a partner's delivery policy")
+    policy.add_argument("partner", metavar="PARTNER_ID")
+    policy.add_argument(
+        "policy", nargs="?", choices=("send_once", "until_accepted", "default"),
+        help="send_once (spec advice), until_accepted (store and forward) or default (the module's own)",
+    )
+    _store_option(policy)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -410,6 +436,61 @@ def _partners_remove(args: argparse.Namespace) -> int:
     return _with_store(_settings(args), work)
 
 
+def _outbox_status(args: argparse.Namespace) -> int:
+    from gateway.api.outbox import outbox_status
+
+    async def work(store: Any) -> int:
+        status = await outbox_status(store, dead=args.dead, partner_id=args.partner, limit=args.limit)
+        if args.json:
+            print(msgspec.json.encode(status).decode())
+            return 0
+        print(f"{'PARTNER':<14}{'PENDING':>9}{'IN FLIGHT':>11}{'DEAD':>8}")
+        for count in [*status.partners, status.total]:
+            name = "total" if count is status.total else count.partner_id
+            print(f"{name:<14}{count.pending:>9}{count.in_flight:>11}{count.dead:>8}")
+        for letter in status.dead_letters or ():
+            print(f"dead {letter.id} {letter.partner_id} {letter.method} {letter.module}{letter.path} "
+                  f"attempts={letter.attempts}: {letter.last_error or '-'}")
+        return 0
+
+    return _with_store(_settings(args), work)
+
+
+def _outbox_change(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    if bool(args.ids) == bool(args.all_dead):
+        raise SettingsError(f"outbox {args.outbox_command} needs MESSAGE_ID... or --all-dead (not both)")
+    ids = args.ids or None
+
+    async def work(store: Any) -> int:
+        if args.outbox_command == "retry":
+            changed = await store.outbox_retry(now=datetime.now(UTC), ids=ids, partner_id=args.partner)
+        else:
+            changed = await store.outbox_drop(ids=ids, partner_id=args.partner)
+        verb = "retrying" if args.outbox_command == "retry" else "dropped"
+        print(f"{verb} {changed} message(s)", file=sys.stderr)
+        print(changed)
+        return 0 if ids is None or changed == len(set(ids)) else 1
+
+    return _with_store(_settings(args), work)
+
+
+def _outbox_policy(args: argparse.Namespace) -> int:
+    from gateway.push.outbox import get_policy, set_policy
+
+    async def work(store: Any) -> int:
+        if await store.get_partner(args.partner) is None:
+            print(f"no partner {args.partner}", file=sys.stderr)
+            return 1
+        if args.policy is not None:
+            await set_policy(store, args.partner, None if args.policy == "default" else args.policy)
+        print(await get_policy(store, args.partner) or "default")
+        return 0
+
+    return _with_store(_settings(args), work)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ocpi-gateway``; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -433,9 +514,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     handlers["import"] = _tokens_import
     handlers["sync"] = _tokens_sync
-    key = {"partners": getattr(args, "partners_command", ""), "tokens": getattr(args, "tokens_command", "")}.get(
-        args.command, args.command
-    )
+    handlers.update({"outbox-status": _outbox_status, "outbox-retry": _outbox_change, "outbox-drop": _outbox_change,
+                     "outbox-policy": _outbox_policy})
+    key = {"partners": getattr(args, "partners_command", ""), "tokens": getattr(args, "tokens_command", ""),
+           "outbox": f"outbox-{getattr(args, 'outbox_command', '')}"}.get(args.command, args.command)
     try:
         return handlers[key](args)
     except (SettingsError, ValueError) as exc:

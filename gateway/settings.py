@@ -73,6 +73,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Log one structured line per request (method, path, status, ids, duration; never headers or bodies)."""
     validation_http_status: int = 200
     """HTTP status of an OCPI 2001 answer to valid JSON with rejected content: 200 as the spec says, or 400."""
+    outbox_worker: bool = True
+    """Run an outbox delivery worker in every server process (off: only other hosts deliver)."""
+    outbox_max_attempts: int = 50
+    """Delivery attempts of one outbox message before it goes to the dead letters."""
+    outbox_backoff_base: float = 1.0
+    """Seconds: the first retry waits up to this long; each further one up to twice as long as the one before."""
+    outbox_backoff_cap: float = 1800.0
+    """Seconds: the longest wait between two attempts (before jitter)."""
+    outbox_concurrency: int = 32
+    """Outbox messages one worker process delivers at the same time (each to a different object or partner)."""
+    outbox_lease: float = 60.0
+    """Seconds a claimed message stays reserved for its worker; after a crash another worker takes it over then.
+    Must be longer than ``partner_timeout``."""
+    outbox_poll_interval: float = 1.0
+    """Seconds between two looks for due messages when the worker is idle (messages enqueued in the same
+    process wake it at once)."""
 
     @property
     def base_url(self) -> str:
@@ -121,6 +137,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("default_emsp", str),
             ("authorization_ttl", float),
             ("require_location_references", _flag),
+            ("outbox_worker", _flag),
+            ("outbox_max_attempts", int),
+            ("outbox_backoff_base", float),
+            ("outbox_backoff_cap", float),
+            ("outbox_concurrency", int),
+            ("outbox_lease", float),
+            ("outbox_poll_interval", float),
         ):
             raw = env.get(f"OCPI_{name.upper()}")
             if raw is None or raw == "":
@@ -153,9 +176,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("workers must be at least 1")
         if self.validation_http_status not in (200, 400, 422):
             raise SettingsError("validation_http_status must be 200, 400 or 422")
+        self._validate_outbox()
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise SettingsError(f"public_url must be an http(s) URL, got {self.public_url!r}")
         return self
+
+    def _validate_outbox(self) -> None:
+        if self.outbox_max_attempts < 1 or self.outbox_concurrency < 1:
+            raise SettingsError("outbox_max_attempts and outbox_concurrency must be at least 1")
+        if not 0 < self.outbox_backoff_base <= self.outbox_backoff_cap:
+            raise SettingsError("outbox_backoff_base must be positive and at most outbox_backoff_cap")
+        if self.outbox_poll_interval <= 0:
+            raise SettingsError("outbox_poll_interval must be positive")
+        if self.outbox_lease <= self.partner_timeout:
+            raise SettingsError("outbox_lease must be longer than partner_timeout")
 
 
 def _flag(raw: str) -> bool:

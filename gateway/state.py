@@ -1,5 +1,5 @@
 """What one worker holds while it runs: settings, the open store, the partner client, the auth cache,
-the token cache and the authoriser.
+the token cache, the authoriser and the push outbox.
 
 Built by ``app.py`` in the lifespan and reachable from handlers as ``request.app.state.gateway``.
 """
@@ -15,6 +15,7 @@ from gateway.modules.tokens.authorization import Authorizer
 from gateway.modules.tokens.service import TokenService
 from gateway.ocpi.auth import PartnerCache
 from gateway.ocpi.versions import version_details, version_list
+from gateway.push.outbox import Outbox, OutboxConfig
 
 if TYPE_CHECKING:
     from gateway.push.client import PartnerClient
@@ -34,6 +35,8 @@ class GatewayState:
         self.partners = PartnerCache(store)
         self.tokens = TokenService(store, TokenCache(allowed_policy=settings.allowed_policy))
         self.authorizer = Authorizer(settings, store, client, self.tokens)
+        self.outbox = Outbox(store, client, OutboxConfig.from_settings(settings), own_roles=settings.roles)
+        """Modules push changes to partners through it; its worker runs when ``settings.outbox_worker``."""
         # Answers that only change with the settings are encoded once.
         self.version_list = msgspec.Raw(msgspec.json.encode(version_list(settings)))
         self.version_details = msgspec.Raw(msgspec.json.encode(version_details(settings)))

@@ -99,7 +99,10 @@ class PartnerClient:
             envelope = msgspec.json.decode(response.content, type=_LenientEnvelope)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return PartnerReply(
-                http_status=response.status_code, ocpi_status=None, message=None, data=None,
+                http_status=response.status_code,
+                ocpi_status=None,
+                message=None,
+                data=None,
                 headers=dict(response.headers),
             )
         return PartnerReply(
@@ -146,4 +149,6 @@ def ensure_success(reply: PartnerReply, what: str) -> None:
         )
     if 200 <= reply.http_status < 300:
         return
-    raise PartnerCallError(f"{what} answered HTTP {reply.http_status} without an OCPI body", http_status=reply.http_status)
+    raise PartnerCallError(
+        f"{what} answered HTTP {reply.http_status} without an OCPI body", http_status=reply.http_status
+    )

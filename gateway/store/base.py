@@ -16,6 +16,10 @@ A worker reads :meth:`Store.published_cursor`, loads its cache from the store, t
 :meth:`Store.read_published` from that cursor; a write that changes cached data passes ``publish=`` so the
 entry is appended in the same transaction as the write.
 
+And the push outbox (see :mod:`gateway.push.outbox`): messages to partners, claimed by any worker on any host
+with a lease, delivered strictly in order per lane (one partner and one ordering key), dead-lettered after
+too many failures. The backends keep the lanes, the leases and the counts; the policy lives in the outbox.
+
 Backends: :mod:`gateway.store.sqlite` (embedded default) and :mod:`gateway.store.redis`. An acknowledged
 write is durable in the backend before the method returns. Country codes and party ids are stored as
 given: callers normalise them to upper case (CiString) before they reach the store.
@@ -32,10 +36,16 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = (
+    "LANE_SEPARATOR",
     "LOG_START",
     "PUBLISH_MAX_LEN",
     "ObjectKey",
     "ObjectPage",
+    "OutboxClaim",
+    "OutboxCount",
+    "OutboxMessage",
+    "OutboxPolicy",
+    "OutboxState",
     "Partner",
     "PartnerEndpoint",
     "PartnerRole",
@@ -51,6 +61,16 @@ Every backend accepts it in :meth:`Store.read_published`."""
 
 PUBLISH_MAX_LEN = 10_000
 """Default of how many entries a topic's change log keeps (approximately: backends trim in steps)."""
+
+LANE_SEPARATOR = "\x1f"
+"""Joins a message's partner id and ordering key into its lane; neither may contain it."""
+
+OutboxPolicy = Literal["send_once", "until_accepted"]
+"""send_once: retry only what never reached the partner (the spec's advice); until_accepted: store and forward,
+retrying every failure that is not a refusal until the partner accepts (what hubs require for CDRs)."""
+
+OutboxState = Literal["pending", "dead"]
+"""pending: waiting for (or in) delivery; dead: given up, kept for the operator to retry or drop."""
 
 PartnerState = Literal["PENDING", "REGISTERED", "UNREGISTERED"]
 """PENDING: a registration token A was issued and the partner has not registered yet.
@@ -148,6 +168,64 @@ class PublishedBatch(msgspec.Struct, frozen=True, kw_only=True):
     gap: bool = False
     """Entries after the passed cursor were already trimmed away. ``entries`` is then empty: the reader must
     reload everything it caches from the store and continue from ``cursor``."""
+
+
+class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """One call to a partner, waiting in the outbox. The store keeps it until it is delivered or dropped."""
+
+    id: str
+    """Unique id (the CLI and the API name messages by it); adding an id that exists is a no-op."""
+    partner_id: str
+    """The partner to call."""
+    module: str
+    """OCPI module identifier of the partner endpoint to call (``"locations"``, ``"cdrs"``, ...)."""
+    role: str = "RECEIVER"
+    """Interface role of that endpoint."""
+    method: str
+    """HTTP method: ``PUT``, ``PATCH``, ``POST`` or ``DELETE``."""
+    path: str = ""
+    """Appended to the endpoint URL (its trailing ``/`` stripped): ``"/NL/ABC/LOC1/EVSE1"``, or ``""``."""
+    body: bytes | None = None
+    """The JSON body, as sent."""
+    headers: dict[str, str] = {}
+    """Extra request headers (OCPI routing headers)."""
+    key: str
+    """Ordering key, one per object (``"locations:NL:ABC:LOC1"``): a partner gets one key's messages strictly in
+    the order they were added, one at a time."""
+    policy: OutboxPolicy = "send_once"
+    """What counts as final; see :data:`OutboxPolicy`."""
+    created: datetime
+    state: OutboxState = "pending"
+    attempts: int = 0
+    """Deliveries started so far (counted when claimed, so an attempt cut short by a crash counts too)."""
+    next_attempt: datetime
+    """Not claimed before this moment."""
+    last_error: str | None = None
+    """Why the last attempt failed."""
+
+    @property
+    def lane(self) -> str:
+        """Partner id and ordering key: the unit of ordering and of mutual exclusion."""
+        return f"{self.partner_id}{LANE_SEPARATOR}{self.key}"
+
+
+class OutboxClaim(msgspec.Struct, frozen=True, kw_only=True):
+    """A message a worker claimed (its ``attempts`` already counts this delivery), and the claim's token."""
+
+    message: OutboxMessage
+    token: str
+    """Proves the claim: a release with another token (the lease expired and someone else claimed) does nothing."""
+
+
+class OutboxCount(msgspec.Struct, frozen=True, kw_only=True):
+    """How many messages of one partner are waiting, being delivered, and dead."""
+
+    partner_id: str
+    pending: int = 0
+    """Waiting for a worker (due now or later), not in flight."""
+    in_flight: int = 0
+    """Claimed under a lease that has not run out."""
+    dead: int = 0
 
 
 @runtime_checkable
@@ -286,4 +364,70 @@ class Store(Protocol):
         Raises:
             ValueError: ``after`` is not a cursor of this backend, or ``limit`` is not positive.
         """
+        ...
+
+    # -- outbox ----------------------------------------------------------------------------------
+    async def outbox_add(self, messages: Sequence[OutboxMessage]) -> int:
+        """Add messages (``state``, ``attempts`` and ``last_error`` are taken as given) in one durable batch.
+
+        A message's place in its lane is the order of addition. Ids already in the outbox are skipped.
+        Returns how many were added.
+
+        Raises:
+            ValueError: A partner id or key contains :data:`LANE_SEPARATOR`, or a time is naive.
+        """
+        ...
+
+    async def outbox_claim(self, *, now: datetime, lease_seconds: float, limit: int) -> list[OutboxClaim]:
+        """Claim up to ``limit`` due messages, each the oldest pending one of its lane, for ``lease_seconds``.
+
+        A message is due when ``next_attempt <= now``. A lane whose head is claimed under a lease that runs
+        past ``now`` gives nothing; a lease that ran out is as if there were none (the worker crashed). Each
+        claim counts one attempt and has a fresh token.
+        """
+        ...
+
+    async def outbox_ack(self, claim: OutboxClaim) -> bool:
+        """The message was delivered: remove it for good (even when the lease was lost: delivered is delivered)
+        and free its lane. ``False`` when it was already gone."""
+        ...
+
+    async def outbox_release(
+        self, claim: OutboxClaim, *, next_attempt: datetime, error: str, dead: bool = False
+    ) -> bool:
+        """Delivery failed: record ``error`` and free the lane; the message waits until ``next_attempt``, or
+        with ``dead`` moves to the dead letters (and stops holding up its lane).
+
+        ``False`` and nothing changed when the claim is no longer this token's or the message is gone.
+        """
+        ...
+
+    async def outbox_get(self, message_id: str) -> OutboxMessage | None:
+        """Return one message (pending or dead), or ``None``."""
+        ...
+
+    async def outbox_counts(self, *, now: datetime) -> list[OutboxCount]:
+        """Per partner (by id) with any message: how many pending, in flight at ``now``, and dead."""
+        ...
+
+    async def outbox_dead(self, *, partner_id: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        """Dead messages (of one partner), oldest added first."""
+        ...
+
+    async def outbox_retry(
+        self, *, now: datetime, ids: Sequence[str] | None = None, partner_id: str | None = None
+    ) -> int:
+        """Make messages due at ``now`` with their attempts reset; dead ones become pending again, in their
+        original place in the lane. ``ids=None`` means every dead message. Only messages of ``partner_id``
+        when given. Returns how many changed."""
+        ...
+
+    async def outbox_drop(self, *, ids: Sequence[str] | None = None, partner_id: str | None = None) -> int:
+        """Remove messages for good (pending or dead); ``ids=None`` means every dead message. Only messages
+        of ``partner_id`` when given. Returns how many were removed."""
+        ...
+
+    async def outbox_next_due(self) -> datetime | None:
+        """The earliest moment a message may become claimable (now or past when one is), or ``None`` when
+        the outbox has no pending message."""
         ...

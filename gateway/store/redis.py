@@ -13,7 +13,10 @@ Key layout (``P`` is the prefix, ``ocpi`` by default; ``{...}`` is the Redis Clu
   that a partner and its token index change in one transaction;
 - ``P:exp:NAMESPACE:KEY``: a value with an expiry (``SET ... PX``), deleted by Redis itself;
 - ``P:{chg:TOPIC}:log``: a topic's change log, a stream whose entries hold the payload in field ``p``;
-  the entry id is the cursor. ``XADD ... MAXLEN ~ publish_max_len`` trims it in whole stream nodes.
+  the entry id is the cursor. ``XADD ... MAXLEN ~ publish_max_len`` trims it in whole stream nodes;
+- ``P:{outbox}:...``: the push outbox, all in one slot and changed only by Lua scripts (atomic), laid out
+  as :mod:`gateway.store._outbox_redis` describes. Leases are judged by the ``now`` the caller passes, so
+  the hosts sharing one server need synchronised clocks (NTP); a skew well below the lease is harmless.
 
 Scores are exact: microsecond timestamps stay below 2**53 (see :data:`gateway.store._codec.MAX_MICROS`),
 so a double holds them without rounding. Lists find the rank of ``date_from`` with ``ZCOUNT`` and take the
@@ -53,6 +56,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from gateway.store import _outbox_redis as outbox_lua
 from gateway.store._codec import (
     check_max_len,
     check_page,
@@ -64,11 +68,16 @@ from gateway.store._codec import (
     token_digest,
     token_matches,
 )
+from gateway.store._outbox import check_messages, decode_message, encode_message, new_claim_token
 from gateway.store.base import (
+    LANE_SEPARATOR,
     LOG_START,
     PUBLISH_MAX_LEN,
     ObjectKey,
     ObjectPage,
+    OutboxClaim,
+    OutboxCount,
+    OutboxMessage,
     Partner,
     PublishedBatch,
     StoredObject,
@@ -184,6 +193,18 @@ def _trimmed_after(info: dict[str, Any], after: tuple[int, int]) -> bool:
 _OWNER_TAGS_MAX = 10_000
 """Owner key prefixes remembered by :meth:`RedisStore._owner_tag` before it starts over."""
 
+def _outbox_message(message_id: str, fields: list[Any]) -> OutboxMessage:
+    """A message from its hash fields ``m``, ``state``, ``attempts``, ``next``, ``err``."""
+    data, state, attempts, next_micros, error = fields
+    return decode_message(
+        bytes(data),
+        state="dead" if state == b"dead" else "pending",
+        attempts=int(attempts),
+        next_attempt_micros=int(next_micros),
+        last_error=error.decode() if error else None,
+    )
+
+
 _Encoded = tuple[tuple[str, str], str, str, int, bytes, bytes]
 """An object ready to write: owner, its key, its id, ``last_updated`` micros, value and global index member."""
 
@@ -215,6 +236,8 @@ class RedisStore:
         self._page: Any = None
         self._owner_tags: dict[tuple[str, str], str] = {}
 
+        self._outbox_scripts: dict[str, Any] = {}
+
     @classmethod
     def from_url(cls, url: str, *, publish_max_len: int = PUBLISH_MAX_LEN) -> RedisStore:
         """Build a store from ``redis://HOST:PORT/DB``, ``rediss://...`` or ``unix://PATH?db=N``."""
@@ -238,6 +261,7 @@ class RedisStore:
             raise
         self._client = client
         self._page = client.register_script(_PAGE_SCRIPT)
+        self._outbox_scripts = {name: client.register_script(getattr(outbox_lua, name)) for name in outbox_lua.__all__}
         # Only change log reads use this one (see the module docstring); it connects on first use.
         self._log_client = aioredis.Redis.from_url(self.url, decode_responses=False, socket_timeout=None)
 
@@ -611,3 +635,123 @@ class RedisStore:
 
     def _queue_publish(self, pipe: Pipeline, topic: str, payload: bytes) -> None:
         pipe.xadd(self._log_key(topic), {_PAYLOAD: payload}, maxlen=self.publish_max_len, approximate=True)
+
+    # -- outbox ----------------------------------------------------------------------------------
+    @property
+    def _outbox_tag(self) -> str:
+        return f"{self.prefix}:{{outbox}}"
+
+    async def _outbox_run(self, name: str, *args: Any) -> Any:
+        if self._client is None:
+            raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
+        return await self._outbox_scripts[name](keys=[f"{self._outbox_tag}:seq"], args=[self._outbox_tag, *args])
+
+    async def outbox_add(self, messages: Sequence[OutboxMessage]) -> int:
+        """Add messages in one script (atomic), skipping ids already there; returns how many were added."""
+        args: list[Any] = []
+        for m, next_micros in check_messages(messages):
+            args += [
+                m.id,
+                m.lane,
+                m.partner_id,
+                m.state,
+                m.attempts,
+                next_micros,
+                m.last_error or "",
+                encode_message(m),
+            ]
+        return int(await self._outbox_run("ADD", *args)) if args else 0
+
+    async def outbox_claim(self, *, now: datetime, lease_seconds: float, limit: int) -> list[OutboxClaim]:
+        """Return expired leases to the ready lanes, then claim up to ``limit`` due lane heads, in one script."""
+        if limit < 1:
+            return []
+        now_micros = to_micros(now)
+        until = now_micros + max(1, round(lease_seconds * 1_000_000))
+        token = new_claim_token()
+        rows = await self._outbox_run("CLAIM", now_micros, until, limit, token)
+        return [OutboxClaim(message=_outbox_message(_text(row[0]), row[1:]), token=token) for row in rows]
+
+    async def outbox_ack(self, claim: OutboxClaim) -> bool:
+        """Delete the delivered message and free its lane; ``False`` when it was already gone."""
+        message = claim.message
+        return bool(await self._outbox_run("ACK", message.id, message.lane, claim.token))
+
+    async def outbox_release(
+        self, claim: OutboxClaim, *, next_attempt: datetime, error: str, dead: bool = False
+    ) -> bool:
+        """Record the failure and free the lane, if the lane is still claimed with this token."""
+        message = claim.message
+        args = (message.id, message.lane, claim.token, "1" if dead else "0", to_micros(next_attempt), error)
+        return bool(await self._outbox_run("RELEASE", *args))
+
+    async def outbox_get(self, message_id: str) -> OutboxMessage | None:
+        """Return one message, or ``None``."""
+        fields = await self._redis.hmget(
+            f"{self._outbox_tag}:msg:{message_id}", "m", "state", "attempts", "next", "err"
+        )
+        return None if fields[0] is None else _outbox_message(message_id, fields)
+
+    async def outbox_counts(self, *, now: datetime) -> list[OutboxCount]:
+        """Pending, in flight and dead per partner, from one script."""
+        flat, flying_lanes = await self._outbox_scripts["COUNTS"](
+            keys=[f"{self._outbox_tag}:seq"], args=[self._outbox_tag, to_micros(now)]
+        )
+        totals: dict[str, dict[str, int]] = defaultdict(lambda: {"pending": 0, "in_flight": 0, "dead": 0})
+        for field, value in zip(flat[::2], flat[1::2], strict=True):
+            partner_id, _, state = _text(field).rpartition(LANE_SEPARATOR)
+            totals[partner_id][state] = int(value)
+        for lane in flying_lanes:
+            totals[_text(lane).partition(LANE_SEPARATOR)[0]]["in_flight"] += 1
+        return [
+            OutboxCount(
+                partner_id=partner_id,
+                pending=max(0, numbers["pending"] - numbers["in_flight"]),
+                in_flight=numbers["in_flight"],
+                dead=numbers["dead"],
+            )
+            for partner_id, numbers in sorted(totals.items())
+        ]
+
+    async def outbox_dead(self, *, partner_id: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        """Dead messages, oldest added first."""
+        members: list[Any] = await self._redis.zrange(f"{self._outbox_tag}:dead", 0, -1)
+        ids = [_text(member) for member in members]
+        found: list[OutboxMessage] = []
+        for chunk in _chunks(ids, PUT_CHUNK):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for message_id in chunk:
+                    pipe.hmget(f"{self._outbox_tag}:msg:{message_id}", "m", "state", "attempts", "next", "err")
+                replies = await pipe.execute()
+            for message_id, fields in zip(chunk, replies, strict=True):
+                if fields[0] is None:
+                    continue
+                message = _outbox_message(message_id, fields)
+                if partner_id is None or message.partner_id == partner_id:
+                    found.append(message)
+                if len(found) >= limit:
+                    return found
+        return found
+
+    async def outbox_retry(
+        self, *, now: datetime, ids: Sequence[str] | None = None, partner_id: str | None = None
+    ) -> int:
+        """Make the selected messages pending and due at ``now`` with no attempts counted."""
+        if ids is not None and not ids:
+            return 0
+        return int(await self._outbox_run("RETRY", partner_id or "", to_micros(now), *(ids or ())))
+
+    async def outbox_drop(self, *, ids: Sequence[str] | None = None, partner_id: str | None = None) -> int:
+        """Delete the selected messages."""
+        if ids is not None and not ids:
+            return 0
+        return int(await self._outbox_run("DROP", partner_id or "", "", *(ids or ())))
+
+    async def outbox_next_due(self) -> datetime | None:
+        """The earliest head due time of a ready lane, or lease end of a claimed one."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrange(f"{self._outbox_tag}:ready", 0, 0, withscores=True)
+            pipe.zrange(f"{self._outbox_tag}:leased", 0, 0, withscores=True)
+            replies = await pipe.execute()
+        scores = [int(reply[0][1]) for reply in replies if reply]
+        return from_micros(min(scores)) if scores else None

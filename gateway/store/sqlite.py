@@ -18,7 +18,7 @@ Layout: ``partners`` (the partner record as JSON, with a unique SHA-256 of its t
 (one row per OCPI object, ``last_updated`` as integer microseconds since the epoch, UTC), ``expiring``
 (values with an expiry, deleted lazily), ``changes`` (the change log of every topic, ordered by one
 ``AUTOINCREMENT`` sequence, so a cursor is never reused), ``change_trims`` (per topic, the newest sequence
-number trimmed away: the gap rule) and ``schema_version``.
+number trimmed away: the gap rule), ``outbox`` (one row per outbox message, see below) and ``schema_version``.
 
 Change log: an entry is written on the write thread like every other write, in the same transaction as the
 object write it announces. Every ``trim_every`` appends to a topic (and on the first one after open), the
@@ -26,6 +26,14 @@ appending process deletes that topic's entries older than the newest ``publish_m
 newest deleted sequence number; a reader whose cursor is older than that has missed entries (a gap). Readers
 poll: SQLite has no notification across processes, so a blocking read re-reads every
 :data:`POLL_INTERVAL_SECONDS` until an entry arrives or the wait ends.
+
+Outbox: a message's ``seq`` (one ``AUTOINCREMENT`` sequence) is its place in its lane (partner id, key). A claim
+is one write transaction that picks due pending rows that have no older pending row in their lane, and sets
+``claimed_until`` and a fresh ``claim`` token on them: the head of a claimed lane stays pending, so nothing
+behind it can be claimed until it is acknowledged (deleted) or released. A lease that ran out
+(``claimed_until <= now``) no longer holds the lane. Releases match the token, so a worker whose lease was
+taken over changes nothing. Finding heads costs an index probe per due row, fine for outboxes of up to about
+10^5 waiting messages.
 """
 
 from __future__ import annotations
@@ -51,11 +59,15 @@ from gateway.store._codec import (
     token_digest,
     token_matches,
 )
+from gateway.store._outbox import check_messages, decode_message, encode_message, new_claim_token
 from gateway.store.base import (
     LOG_START,
     PUBLISH_MAX_LEN,
     ObjectKey,
     ObjectPage,
+    OutboxClaim,
+    OutboxCount,
+    OutboxMessage,
     Partner,
     PublishedBatch,
     StoredObject,
@@ -67,7 +79,7 @@ if TYPE_CHECKING:
 
 __all__ = ("POLL_INTERVAL_SECONDS", "SCHEMA_VERSION", "SqliteStore")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema this code writes. Bump it and add a step to ``_MIGRATIONS`` when the schema changes."""
 
 BUSY_TIMEOUT_MS = 10_000
@@ -116,7 +128,25 @@ _SCHEMA_V2 = (
     )""",
 )
 
-_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+_SCHEMA_V3 = (  # IF NOT EXISTS: a file rewound to an older version by hand may still hold the table
+    """CREATE TABLE IF NOT EXISTS outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        partner_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt INTEGER NOT NULL,
+        claimed_until INTEGER NOT NULL DEFAULT 0,
+        claim TEXT,
+        last_error TEXT,
+        data BLOB NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (partner_id, key, state, seq)",
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt)",
+)
+
+_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 """Statements that take the schema from version ``n - 1`` to version ``n``."""
 
 _UPSERT_NEW = (
@@ -134,6 +164,42 @@ POLL_INTERVAL_SECONDS = 0.05
 
 _NEWEST_SEQ = "SELECT max(seq) FROM changes WHERE topic = ?"
 _TRIMMED_THROUGH = "SELECT through FROM change_trims WHERE topic = ?"
+
+_OUTBOX_HEAD = (
+    "NOT EXISTS (SELECT 1 FROM outbox AS older WHERE older.partner_id = o.partner_id AND older.key = o.key"
+    " AND older.state = 'pending' AND older.seq < o.seq)"
+)
+"""True for a pending row ``o`` that is the oldest pending message of its lane."""
+_OUTBOX_COLUMNS = "data, state, attempts, next_attempt, last_error"
+_OUTBOX_DUE = (
+    "SELECT seq FROM outbox AS o WHERE o.state = 'pending' AND o.next_attempt <= ?1 AND o.claimed_until <= ?1"
+    f" AND {_OUTBOX_HEAD} ORDER BY o.next_attempt, o.seq LIMIT ?2"
+)
+_OutboxRow = tuple[bytes, str, int, int, str | None]
+
+
+def _outbox_message(row: _OutboxRow) -> OutboxMessage:
+    data, state, attempts, next_attempt, last_error = row
+    return decode_message(
+        bytes(data),
+        state="dead" if state == "dead" else "pending",
+        attempts=attempts,
+        next_attempt_micros=next_attempt,
+        last_error=last_error,
+    )
+
+
+def _selection(ids: Sequence[str] | None, partner_id: str | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of a retry or drop: the given ids, or every dead message; of one partner if given."""
+    if ids is None:
+        clauses, params = ["state = 'dead'"], []
+    else:
+        clauses, params = [f"id IN ({', '.join('?' * len(ids))})"], list(ids)
+    if partner_id is not None:
+        clauses.append("partner_id = ?")
+        params.append(partner_id)
+    return " AND ".join(clauses), params
+
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -452,6 +518,90 @@ class SqliteStore:
         trimmed = conn.execute(_TRIMMED_THROUGH, (topic,)).fetchone()
         return LOG_START if trimmed is None else int(trimmed[0])
 
+    # -- outbox ----------------------------------------------------------------------------------
+    async def outbox_add(self, messages: Sequence[OutboxMessage]) -> int:
+        """Add messages in one transaction, skipping ids already there; returns how many were added."""
+        rows = [
+            (m.id, m.partner_id, m.key, m.state, m.attempts, next_micros, m.last_error, encode_message(m))
+            for m, next_micros in check_messages(messages)
+        ]
+        return await self._write(self._outbox_add, rows) if rows else 0
+
+    async def outbox_claim(self, *, now: datetime, lease_seconds: float, limit: int) -> list[OutboxClaim]:
+        """Claim up to ``limit`` due lane heads in one transaction (see the module docstring)."""
+        if limit < 1:
+            return []
+        now_micros = to_micros(now)
+        until = now_micros + max(1, round(lease_seconds * 1_000_000))
+        token = new_claim_token()
+        rows = await self._write(self._outbox_claim, now_micros, until, limit, token)
+        return [OutboxClaim(message=_outbox_message(row), token=token) for row in rows]
+
+    async def outbox_ack(self, claim: OutboxClaim) -> bool:
+        """Delete the delivered message; ``False`` when it was already gone."""
+        return await self._write(self._update, "DELETE FROM outbox WHERE id = ?", (claim.message.id,)) > 0
+
+    async def outbox_release(
+        self, claim: OutboxClaim, *, next_attempt: datetime, error: str, dead: bool = False
+    ) -> bool:
+        """Record the failure and free the lane, if the claim is still this token's."""
+        sql = (
+            "UPDATE outbox SET state = ?, next_attempt = ?, last_error = ?, claimed_until = 0, claim = NULL"
+            " WHERE id = ? AND claim = ?"
+        )
+        params = ("dead" if dead else "pending", to_micros(next_attempt), error, claim.message.id, claim.token)
+        return await self._write(self._update, sql, params) > 0
+
+    async def outbox_get(self, message_id: str) -> OutboxMessage | None:
+        """Return one message, or ``None``."""
+        sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE id = ?"
+        row = self._reader().execute(sql, (message_id,)).fetchone()
+        return None if row is None else _outbox_message(row)
+
+    async def outbox_counts(self, *, now: datetime) -> list[OutboxCount]:
+        """Pending, in flight and dead per partner, from one query."""
+        sql = (
+            "SELECT partner_id, sum(state = 'pending' AND claimed_until <= ?1),"
+            " sum(state = 'pending' AND claimed_until > ?1), sum(state = 'dead')"
+            " FROM outbox GROUP BY partner_id ORDER BY partner_id"
+        )
+        rows = self._reader().execute(sql, (to_micros(now),)).fetchall()
+        return [
+            OutboxCount(partner_id=p, pending=waiting, in_flight=flying, dead=dead) for p, waiting, flying, dead in rows
+        ]
+
+    async def outbox_dead(self, *, partner_id: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        """Dead messages, oldest added first."""
+        where, params = _selection(None, partner_id)
+        sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE {where} ORDER BY seq LIMIT ?"
+        return [_outbox_message(row) for row in self._reader().execute(sql, [*params, max(0, limit)]).fetchall()]
+
+    async def outbox_retry(
+        self, *, now: datetime, ids: Sequence[str] | None = None, partner_id: str | None = None
+    ) -> int:
+        """Make the selected messages pending and due at ``now`` with no attempts counted."""
+        if ids is not None and not ids:
+            return 0
+        where, params = _selection(ids, partner_id)
+        sql = f"UPDATE outbox SET state = 'pending', attempts = 0, next_attempt = ? WHERE {where}"
+        return await self._write(self._update, sql, (to_micros(now), *params))
+
+    async def outbox_drop(self, *, ids: Sequence[str] | None = None, partner_id: str | None = None) -> int:
+        """Delete the selected messages."""
+        if ids is not None and not ids:
+            return 0
+        where, params = _selection(ids, partner_id)
+        return await self._write(self._update, f"DELETE FROM outbox WHERE {where}", tuple(params))
+
+    async def outbox_next_due(self) -> datetime | None:
+        """The earliest ``max(next_attempt, claimed_until)`` of any lane head."""
+        sql = (
+            "SELECT min(max(o.next_attempt, o.claimed_until)) FROM outbox AS o"
+            f" WHERE o.state = 'pending' AND {_OUTBOX_HEAD}"
+        )
+        (due,) = self._reader().execute(sql).fetchone()
+        return None if due is None else from_micros(int(due))
+
     # -- plumbing --------------------------------------------------------------------------------
     async def _write(self, func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Run ``func`` on the write thread and wait for it without blocking the event loop.
@@ -549,6 +699,34 @@ class SqliteStore:
             if publish is not None:
                 self._append(conn, *publish)
         return deleted
+
+    def _update(self, sql: str, params: tuple[Any, ...]) -> int:
+        conn = self._conn()
+        with _transaction(conn):
+            return int(conn.execute(sql, params).rowcount)
+
+    def _outbox_add(self, rows: list[tuple[Any, ...]]) -> int:
+        sql = (
+            "INSERT INTO outbox (id, partner_id, key, state, attempts, next_attempt, last_error, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+        )
+        conn = self._conn()
+        with _transaction(conn):
+            return int(conn.executemany(sql, rows).rowcount)
+
+    def _outbox_claim(self, now: int, until: int, limit: int, token: str) -> list[_OutboxRow]:
+        conn = self._conn()
+        with _transaction(conn):
+            seqs = [seq for (seq,) in conn.execute(_OUTBOX_DUE, (now, limit)).fetchall()]
+            if not seqs:
+                return []
+            marks = ", ".join("?" * len(seqs))
+            conn.execute(
+                f"UPDATE outbox SET attempts = attempts + 1, claimed_until = ?, claim = ? WHERE seq IN ({marks})",
+                (until, token, *seqs),
+            )
+            sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE seq IN ({marks}) ORDER BY next_attempt, seq"
+            return list(conn.execute(sql, seqs).fetchall())
 
     def _publish(self, topic: str, payload: bytes) -> int:
         conn = self._conn()
