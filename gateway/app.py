@@ -16,6 +16,7 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 
 from gateway.api.partners import PartnersController
+from gateway.api.tariffs import TariffsController
 from gateway.core import CoreError
 from gateway.modules import enabled_route_handlers
 from gateway.ocpi.envelope import envelope_bytes
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
             VersionsController,
             *enabled_route_handlers(settings),
             PartnersController,
+            TariffsController,
             health,
             *extra_route_handlers,
         ],
