@@ -6,7 +6,6 @@ use std::str::FromStr;
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
 use serde_json::value::RawValue;
 
 /// Largest magnitude accepted for any price, volume or limit; keeps every sum far from overflow.
@@ -59,7 +58,8 @@ pub(crate) fn round4(value: Decimal) -> Decimal {
     out
 }
 
-/// A decimal as text with exactly 4 decimals (`"1.2345"`).
+/// A decimal as text with exactly 4 decimals (`"1.2345"`); the reference the JSON writer is tested against.
+#[cfg(test)]
 pub(crate) fn fmt4(value: Decimal) -> String {
     round4(value).to_string()
 }
@@ -100,23 +100,6 @@ impl Amount {
             incl: self.incl + other.incl,
         }
     }
-
-    /// The output form: both figures as 4-decimal strings.
-    pub(crate) fn out(self) -> PriceOut {
-        PriceOut {
-            excl_vat: fmt4(self.excl),
-            incl_vat: fmt4(self.incl),
-        }
-    }
-}
-
-/// An amount as it leaves the engine: `{"excl_vat": "1.2345", "incl_vat": "1.4938"}`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub(crate) struct PriceOut {
-    /// Excluding VAT, 4 decimals.
-    pub(crate) excl_vat: String,
-    /// Including VAT, 4 decimals.
-    pub(crate) incl_vat: String,
 }
 
 #[cfg(test)]
