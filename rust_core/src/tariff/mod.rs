@@ -8,6 +8,7 @@ mod money;
 mod output;
 mod pricing;
 mod restrictions;
+mod scan;
 mod step_size;
 mod timeline;
 mod wire;
@@ -67,7 +68,10 @@ pub(crate) fn price_into(
     breakdown: bool,
 ) -> Result<(), CoreError> {
     let object = usage.object();
-    let raw: RawUsage<'_> = decode(object, bytes)?;
+    let raw: RawUsage<'_> = match scan::usage(bytes) {
+        Some(raw) => raw,
+        None => decode(object, bytes)?, // unusual input, or an error to report with its field path
+    };
     let embedded: Vec<Tariff> = match (tariff, &raw.tariffs) {
         (Some(_), _) | (None, None) => Vec::new(),
         (None, Some(list)) => list

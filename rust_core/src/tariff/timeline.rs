@@ -129,7 +129,7 @@ fn period<'a>(
     let mut session_dimension = false;
     for (d, dimension) in raw.dimensions.iter().enumerate() {
         let field = || format!("{}.dimensions[{d}].volume", at());
-        let volume = parse_number(dimension.volume).map_err(|problem| (field(), problem))?;
+        let volume = parse_number(dimension.volume.0).map_err(|problem| (field(), problem))?;
         let non_negative = |v: Decimal| {
             if v.is_sign_negative() && !v.is_zero() {
                 Err((

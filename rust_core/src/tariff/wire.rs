@@ -136,7 +136,18 @@ pub(crate) struct RawDimension<'a> {
     #[serde(rename = "type", borrow)]
     pub(crate) kind: Cow<'a, str>,
     #[serde(borrow)]
-    pub(crate) volume: &'a RawValue,
+    pub(crate) volume: RawText<'a>,
+}
+
+/// The text of a JSON value as received (a number is then parsed from it exactly); a borrowed `RawValue`
+/// that [`super::scan`] can also build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawText<'a>(pub(crate) &'a str);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&'de RawValue>::deserialize(deserializer).map(|raw| RawText(raw.get()))
+    }
 }
 
 /// Decodes `bytes` as `T`; on failure decodes again, tracking the path, so the error names the field.

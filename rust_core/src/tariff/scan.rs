@@ -1,0 +1,373 @@
+//! A fast reader of the CDR and Session fields pricing needs, for the common case.
+//!
+//! serde's derived reader spends most of a batch's time on the fields pricing skips (`cdr_token`,
+//! `cdr_location`, totals...). This reader walks the JSON once, borrows what it keeps, and skips the rest
+//! with a strict grammar check. It never decides that input is invalid: anything outside the plain
+//! common shape (escapes in strings, a duplicate field, a missing field, a wrong type, JSON it does not
+//! fully understand) makes it give up with `None`, and the serde reader then decodes the input and writes
+//! the error. When it does return a value, that value equals what serde would have produced (tested below
+//! and against recorded results).
+
+// `Option<Option<T>>` throughout: the outer `None` means "give up, serde decides"; the inner one is a JSON null.
+#![allow(clippy::option_option)]
+
+use std::borrow::Cow;
+
+use super::wire::{RawCdrLocation, RawDimension, RawPeriod, RawTariff, RawText, RawUsage};
+
+/// Deeper nesting than this in skipped values is left to serde (whose own limit is 128).
+const MAX_DEPTH: u32 = 100;
+
+/// Reads a CDR or Session, or `None` when serde must decide.
+pub(crate) fn usage(bytes: &[u8]) -> Option<RawUsage<'_>> {
+    // serde checks UTF-8 only in the strings it keeps; checking it all at once keeps this reader simple.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut scanner = Scanner { text, at: 0 };
+    let usage = scanner.usage()?;
+    scanner.space();
+    (scanner.at == text.len()).then_some(usage)
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+/// A field seen at most once: a second occurrence is serde's "duplicate field" error.
+fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value);
+    Some(())
+}
+
+impl<'a> Scanner<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.at).copied()
+    }
+
+    fn space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\n' | b'\t' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    /// The next non-space byte, not consumed.
+    fn next(&mut self) -> Option<u8> {
+        self.space();
+        self.peek()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.next()? == byte).then(|| self.at += 1)
+    }
+
+    /// A string without escapes or control characters; its contents.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let len = self
+            .bytes()
+            .get(start..)?
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        (self.bytes().get(start + len) == Some(&b'"')).then_some(())?;
+        self.at = start + len + 1;
+        self.text.get(start..start + len)
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        self.space();
+        self.bytes()
+            .get(self.at..)?
+            .starts_with(word.as_bytes())
+            .then(|| self.at += word.len())
+    }
+
+    /// `null` (`Some(None)`) or a string.
+    fn nullable_string(&mut self) -> Option<Option<&'a str>> {
+        if self.next()? == b'n' {
+            self.literal("null")?;
+            return Some(None);
+        }
+        self.string().map(Some)
+    }
+
+    fn number(&mut self) -> Option<()> {
+        let bytes = self.bytes();
+        let mut at = self.at;
+        let digits = |at: &mut usize| {
+            let start = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at > start
+        };
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        match bytes.get(at)? {
+            b'0' => at += 1,
+            b'1'..=b'9' => {
+                digits(&mut at);
+            }
+            _ => return None,
+        }
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            digits(&mut at).then_some(())?;
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            digits(&mut at).then_some(())?;
+        }
+        self.at = at;
+        Some(())
+    }
+
+    /// Calls `member` with each key of an object; `member` reads the value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.next()? == b'}' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            self.eat(b':')?;
+            member(self, key)?;
+            match self.next()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Calls `item` for each element of an array.
+    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.next()? == b']' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            match self.next()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.next()? {
+            b'"' => self.string().map(drop),
+            b'{' => self.object(|s, _| s.skip(depth + 1)),
+            b'[' => self.array(|s| s.skip(depth + 1)),
+            b't' => self.literal("true"),
+            b'f' => self.literal("false"),
+            b'n' => self.literal("null"),
+            _ => self.number(),
+        }
+    }
+
+    /// The text of the next value (as a `RawValue` holds it).
+    fn value_text(&mut self) -> Option<&'a str> {
+        self.space();
+        let start = self.at;
+        self.skip(1)?;
+        self.text.get(start..self.at)
+    }
+
+    fn usage(&mut self) -> Option<RawUsage<'a>> {
+        let (mut start, mut end, mut last_updated, mut currency) = (None, None, None, None);
+        let (mut location, mut tariffs, mut periods) = (None, None, None);
+        self.object(|s, key| match key {
+            "start_date_time" => once(&mut start, s.string()?),
+            "end_date_time" => once(&mut end, s.nullable_string()?),
+            "last_updated" => once(&mut last_updated, s.nullable_string()?),
+            "currency" => once(&mut currency, s.nullable_string()?),
+            "cdr_location" => once(&mut location, s.location()?),
+            "tariffs" => once(&mut tariffs, s.tariffs()?),
+            "charging_periods" => once(&mut periods, s.periods()?),
+            _ => s.skip(1),
+        })?;
+        let borrowed = |text: Option<Option<&'a str>>| text.flatten().map(Cow::Borrowed);
+        Some(RawUsage {
+            start_date_time: Cow::Borrowed(start?),
+            end_date_time: borrowed(end),
+            last_updated: borrowed(last_updated),
+            currency: borrowed(currency),
+            cdr_location: location.flatten(),
+            tariffs: tariffs.flatten(),
+            charging_periods: periods.flatten(),
+        })
+    }
+
+    fn location(&mut self) -> Option<Option<RawCdrLocation<'a>>> {
+        if self.next()? == b'n' {
+            self.literal("null")?;
+            return Some(None);
+        }
+        let mut zone = None;
+        self.object(|s, key| match key {
+            "time_zone" => once(&mut zone, s.nullable_string()?),
+            _ => s.skip(2),
+        })?;
+        Some(Some(RawCdrLocation {
+            time_zone: zone.flatten().map(Cow::Borrowed),
+        }))
+    }
+
+    /// Embedded tariffs are rare and decoded once per CDR anyway: serde reads them from their text.
+    fn tariffs(&mut self) -> Option<Option<Vec<RawTariff<'a>>>> {
+        let text = self.value_text()?;
+        if text == "null" {
+            return Some(None);
+        }
+        serde_json::from_str(text).ok().map(Some)
+    }
+
+    fn periods(&mut self) -> Option<Option<Vec<RawPeriod<'a>>>> {
+        if self.next()? == b'n' {
+            self.literal("null")?;
+            return Some(None);
+        }
+        let mut periods = Vec::new();
+        self.array(|s| {
+            periods.push(s.period()?);
+            Some(())
+        })?;
+        Some(Some(periods))
+    }
+
+    fn period(&mut self) -> Option<RawPeriod<'a>> {
+        let (mut start, mut dimensions, mut tariff_id) = (None, None, None);
+        self.object(|s, key| match key {
+            "start_date_time" => once(&mut start, s.string()?),
+            "dimensions" => {
+                let mut list = Vec::with_capacity(6);
+                s.array(|s| {
+                    list.push(s.dimension()?);
+                    Some(())
+                })?;
+                once(&mut dimensions, list)
+            }
+            "tariff_id" => once(&mut tariff_id, s.nullable_string()?),
+            _ => s.skip(3),
+        })?;
+        Some(RawPeriod {
+            start_date_time: Cow::Borrowed(start?),
+            dimensions: dimensions?,
+            tariff_id: tariff_id.flatten().map(Cow::Borrowed),
+        })
+    }
+
+    fn dimension(&mut self) -> Option<RawDimension<'a>> {
+        let (mut kind, mut volume) = (None, None);
+        self.object(|s, key| match key {
+            "type" => once(&mut kind, s.string()?),
+            "volume" => once(&mut volume, s.value_text()?),
+            _ => s.skip(4),
+        })?;
+        Some(RawDimension {
+            kind: Cow::Borrowed(kind?),
+            volume: RawText(volume?),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::tariff::wire::decode;
+
+    const CDR: &str = r#"{"id": "C1", "start_date_time": "2024-01-15T10:00:00Z", "end_date_time": "2024-01-15T11:00:00Z",
+        "currency": "EUR", "cdr_token": {"uid": "012", "type": "RFID", "nested": [1, -2.5e3, true, false, null, {}, []]},
+        "cdr_location": {"id": "L", "time_zone": "Europe/Berlin", "coordinates": {"latitude": "52.52"}},
+        "charging_periods": [
+          {"start_date_time": "2024-01-15T10:00:00Z", "tariff_id": "T1",
+           "dimensions": [{"type": "ENERGY", "volume": 21.004}, {"volume": 0.5, "type": "TIME"}]},
+          {"start_date_time": "2024-01-15T10:30:00", "extra": "x", "dimensions": [{"type": "PARKING_TIME", "volume": "0.5"}]}
+        ],
+        "tariffs": [{"id": "T1", "currency": "EUR", "elements": [{"price_components": [{"type": "TIME", "price": 2.00, "step_size": 1}]}]}],
+        "total_cost": {"excl_vat": 0, "incl_vat": 0}, "last_updated": null}"#;
+
+    fn same_as_serde(text: &str) {
+        let fast = usage(text.as_bytes());
+        let slow = decode::<RawUsage<'_>>("CDR", text.as_bytes());
+        match (fast, slow) {
+            (Some(fast), Ok(slow)) => assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text}"),
+            (Some(fast), Err(err)) => panic!("fast read {fast:?} where serde says {err}: {text}"),
+            (None, _) => {}
+        }
+    }
+
+    #[test]
+    fn reads_what_serde_reads() {
+        assert!(usage(CDR.as_bytes()).is_some());
+        same_as_serde(CDR);
+        same_as_serde(r#"{"start_date_time": "x", "charging_periods": null, "cdr_location": null, "tariffs": null}"#);
+        same_as_serde(r#" {"start_date_time": "x", "charging_periods": []} "#);
+    }
+
+    #[test]
+    fn gives_up_where_serde_must_decide() {
+        for text in [
+            r#"{"start_date_time": "a", "start_date_time": "b"}"#,
+            r#"{"end_date_time": "b"}"#,
+            r#"{"start_date_time": "a\n"}"#,
+            r#"{"start_date_time": "a", "x": [1,]}"#,
+            r#"{"start_date_time": "a", "x": 01}"#,
+            r#"{"start_date_time": "a", "x": 1.}"#,
+            r#"{"start_date_time": "a", "x": nul}"#,
+            r#"{"start_date_time": "a"} x"#,
+            r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "a"}]}"#,
+            r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "a", "dimensions": [{"type": "X"}]}]}"#,
+            r#"{"start_date_time": 5}"#,
+            r#"{"start_date_time": "a", "tariffs": [{"currency": 1}]}"#,
+            r#"["a"]"#,
+            "{\"start_date_time\": \"a\", \"x\": \"\u{1}\"}",
+        ] {
+            assert!(usage(text.as_bytes()).is_none(), "{text}");
+        }
+        assert!(usage(b"{\"start_date_time\": \"a\", \"x\": \"\xff\"}").is_none());
+    }
+
+    #[test]
+    fn every_cut_and_every_byte_agrees_with_serde() {
+        let bytes = CDR.as_bytes();
+        for cut in 0..bytes.len() {
+            if let Ok(text) = std::str::from_utf8(&bytes[..cut]) {
+                same_as_serde(text);
+            }
+            for byte in [b'"', b',', b'}', b']', b'0', b'-', b' ', b'n', b'\\', b'{', b'['] {
+                let mut changed = bytes.to_vec();
+                changed[cut] = byte;
+                if let Ok(text) = std::str::from_utf8(&changed) {
+                    same_as_serde(text);
+                }
+            }
+        }
+    }
+}
