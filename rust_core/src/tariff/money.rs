@@ -18,6 +18,9 @@ pub(crate) const WH_PER_KWH: Decimal = Decimal::from_parts(1000, 0, 0, false, 0)
 
 /// Parses a JSON number exactly from its text. `Err` holds the problem, to be placed after the field name.
 pub(crate) fn parse_number(text: &str) -> Result<Decimal, String> {
+    if let Some(value) = parse_plain(text) {
+        return Ok(value);
+    }
     let text = text.trim();
     let first = text.chars().next().unwrap_or(' ');
     if !(first == '-' || first.is_ascii_digit()) {
@@ -33,6 +36,48 @@ pub(crate) fn parse_number(text: &str) -> Result<Decimal, String> {
         ));
     }
     Ok(value.normalize())
+}
+
+/// The common shape, `-?D+(.D+)?` with at most 18 digits and within range, read without `Decimal::from_str`;
+/// the same value `from_str` + `normalize` give. Anything else returns `None` for the general path.
+fn parse_plain(text: &str) -> Option<Decimal> {
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
+    };
+    if !digits.first()?.is_ascii_digit() {
+        return None;
+    }
+    let (mut mantissa, mut count, mut scale, mut dot) = (0i64, 0u32, 0u32, false);
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + i64::from(c - b'0');
+                count += 1;
+                scale += u32::from(dot);
+                if count > 18 {
+                    return None;
+                }
+            }
+            b'.' if !dot => dot = true,
+            _ => return None,
+        }
+    }
+    if dot && scale == 0 {
+        return None;
+    }
+    if mantissa == 0 {
+        return Some(Decimal::ZERO); // what `normalize` makes of -0 and 0.000
+    }
+    // `normalize`, without its 96-bit divisions: drop trailing zeros of the fraction.
+    while scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    if i128::from(mantissa) > 1_000_000_000 * 10i128.pow(scale) {
+        return None; // out of range: the general path words the error
+    }
+    Some(Decimal::new(if negative { -mantissa } else { mantissa }, scale))
 }
 
 fn preview(text: &str) -> String {
@@ -68,6 +113,14 @@ pub(crate) fn fmt4(value: Decimal) -> String {
 /// Reading "whole seconds": seconds are the step unit of every time dimension, and CDRs print hours with
 /// few decimals (20 min = 0.3333 h); snapping undoes that print rounding instead of billing 1200.xx s.
 pub(crate) fn hours_to_seconds(hours: Decimal) -> i64 {
+    let mantissa = hours.mantissa();
+    if let (Some(power), true) = (10i128.checked_pow(hours.scale()), mantissa.abs() < 1i128 << 80) {
+        // `hours * 3600` is exact in a Decimal at this size, so rounding the exact ratio gives the same.
+        let (num, den) = (mantissa * 3600, power);
+        let (q, r) = (num / den, num % den);
+        let rounded = if 2 * r.abs() >= den { q + num.signum() } else { q };
+        return i64::try_from(rounded).unwrap_or(0);
+    }
     (hours * SECONDS_PER_HOUR)
         .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
         .to_i64()
@@ -141,6 +194,62 @@ mod tests {
         let v = Decimal::from_str("5.00").unwrap();
         assert_eq!(with_vat(v, None), v);
         assert_eq!(with_vat(v, Some(Decimal::from(10))), Decimal::from_str("5.5").unwrap());
+    }
+
+    #[test]
+    fn plain_numbers_read_as_from_str_reads_them() {
+        for text in [
+            "0",
+            "-0",
+            "0.0",
+            "20",
+            "21.004",
+            "0.1667",
+            "-3.50",
+            "100.8",
+            "999999999",
+            "1000000000",
+            "1000000001",
+            "123456789012345678",
+            "1234567890123456789",
+            "0.000000000000000001",
+            "1.",
+            ".5",
+            "-",
+            "-.5",
+            "1e3",
+            "1.2.3",
+            "00.5",
+            "-0.000",
+        ] {
+            let general = Decimal::from_str(text)
+                .ok()
+                .map(|v| v.normalize())
+                .filter(|v| v.abs() <= MAX_MAGNITUDE);
+            if let Some(fast) = parse_plain(text) {
+                assert_eq!(Some(fast), general, "{text}");
+                assert_eq!(fast.scale(), general.unwrap().scale(), "{text}");
+            }
+            assert_eq!(
+                parse_number(text).ok(),
+                parse_number(&format!(" {text}")).ok(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn hours_to_seconds_matches_decimal_rounding() {
+        for n in -5000..5000i64 {
+            for scale in 0..6 {
+                let hours = Decimal::new(n * 37, scale);
+                let general = (hours * SECONDS_PER_HOUR)
+                    .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+                    .to_i64()
+                    .unwrap_or(0);
+                assert_eq!(hours_to_seconds(hours), general, "{hours}");
+            }
+        }
     }
 
     #[test]

@@ -15,6 +15,43 @@ use std::borrow::Cow;
 
 use super::wire::{RawCdrLocation, RawDimension, RawPeriod, RawTariff, RawText, RawUsage};
 
+/// Bytes that end the plain part of a string: the closing quote, an escape, a control character.
+const STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// How many bytes at the start of `bytes` are none of [`STOP`], eight at a time.
+///
+/// Per 8-byte word, the classic bit tricks flag bytes below 0x20 and bytes equal to `"` or `\\`; a flag can
+/// be wrong only above a true one (a borrow runs upwards), so the lowest flag is exactly the first stop byte.
+fn plain_len(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let flags = below(w, 0x20) | below(w ^ (ONES * u64::from(b'"')), 1) | below(w ^ (ONES * u64::from(b'\\')), 1);
+        if flags != 0 {
+            return at + (flags.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + bytes.get(at..).map_or(0, |rest| {
+        rest.iter().position(|&b| STOP[usize::from(b)]).unwrap_or(rest.len())
+    })
+}
+
 /// Deeper nesting than this in skipped values is left to serde (whose own limit is 128).
 const MAX_DEPTH: u32 = 100;
 
@@ -71,12 +108,11 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
-        let len = self
-            .bytes()
-            .get(start..)?
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        (self.bytes().get(start + len) == Some(&b'"')).then_some(())?;
+        let rest = self.bytes().get(start..)?;
+        let len = plain_len(rest);
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
         self.at = start + len + 1;
         self.text.get(start..start + len)
     }
@@ -321,6 +357,23 @@ mod tests {
             (Some(fast), Err(err)) => panic!("fast read {fast:?} where serde says {err}: {text}"),
             (None, _) => {}
         }
+    }
+
+    #[test]
+    fn plain_len_finds_the_first_stop_byte() {
+        let mut text = Vec::new();
+        for stop in [b'"', b'\\', 0x00, 0x1f] {
+            for len in 0..40 {
+                for filler in [b'a', 0x20, 0x21, 0x5b, 0x7f, 0xc3, 0xff, b'"' + 1, b'\\' - 1] {
+                    text.clear();
+                    text.extend(std::iter::repeat_n(filler, len));
+                    text.push(stop);
+                    text.extend_from_slice(b"\"\\\x01tail");
+                    assert_eq!(plain_len(&text), len, "{filler} x {len} then {stop}");
+                }
+            }
+        }
+        assert_eq!(plain_len(b"no stop at all, longer than eight"), 33);
     }
 
     #[test]

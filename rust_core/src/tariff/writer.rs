@@ -29,6 +29,19 @@ pub(crate) fn key(buf: &mut Vec<u8>, name: &str) {
 
 /// A value rounded to 4 decimals (half away from zero), as a quoted string: `"1.2345"`.
 pub(crate) fn dec4(buf: &mut Vec<u8>, value: Decimal) {
+    // In integers what `round4` does: rescale up, or round the dropped digits half away from zero.
+    let (mantissa, scale) = (value.mantissa(), value.scale());
+    let exact = if scale <= 4 {
+        mantissa
+            .checked_mul(10i128.pow(4 - scale))
+            .filter(|m| m.unsigned_abs() < 1u128 << 96)
+    } else {
+        Some(round_ratio(mantissa, 10i128.pow(scale - 4)))
+    };
+    if let Some(scaled) = exact {
+        scaled4(buf, scaled);
+        return;
+    }
     let rounded = round4(value);
     if rounded.scale() == 4 {
         scaled4(buf, rounded.mantissa());
@@ -150,6 +163,16 @@ mod tests {
         ] {
             let v = Decimal::from_str(text).unwrap();
             assert_eq!(out(|b| dec4(b, v)), format!("\"{}\"", fmt4(v)), "{text}");
+        }
+    }
+
+    #[test]
+    fn dec4_matches_the_display_formatting_at_every_scale() {
+        for n in -3000..3000i64 {
+            for scale in 0..12 {
+                let v = Decimal::new(n * 12_345 + 7, scale);
+                assert_eq!(out(|b| dec4(b, v)), format!("\"{}\"", fmt4(v)), "{v}");
+            }
         }
     }
 
