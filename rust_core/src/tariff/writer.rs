@@ -69,6 +69,16 @@ pub(crate) fn hours(buf: &mut Vec<u8>, seconds: Decimal) {
 
 /// `num / den` rounded to an integer, half away from zero (`den > 0`).
 fn round_ratio(num: i128, den: i128) -> i128 {
+    if let (Ok(num), Ok(den)) = (i64::try_from(num), i64::try_from(den)) {
+        // The usual sizes: 64-bit division is many times cheaper than 128-bit.
+        let (q, r) = (num / den, num % den);
+        let rounded = if 2 * i128::from(r).abs() >= i128::from(den) {
+            q + num.signum()
+        } else {
+            q
+        };
+        return i128::from(rounded);
+    }
     let (q, r) = (num / den, num % den);
     if 2 * r.abs() >= den {
         q + num.signum()
@@ -85,8 +95,13 @@ fn scaled4(buf: &mut Vec<u8>, mantissa: i128) {
         buf.push(b'-');
     }
     let magnitude = mantissa.unsigned_abs();
-    buf.extend_from_slice(digits.format(magnitude / 10_000).as_bytes());
-    let frac = (magnitude % 10_000) as u16;
+    let frac = if let Ok(small) = u64::try_from(magnitude) {
+        buf.extend_from_slice(digits.format(small / 10_000).as_bytes());
+        (small % 10_000) as u16
+    } else {
+        buf.extend_from_slice(digits.format(magnitude / 10_000).as_bytes());
+        (magnitude % 10_000) as u16
+    };
     buf.extend_from_slice(&[
         b'.',
         b'0' + (frac / 1000) as u8,
