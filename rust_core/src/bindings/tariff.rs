@@ -1,6 +1,7 @@
 //! `PyO3` wrappers of the tariff engine: `CompiledTariff`, `price_cdr`, `price_session`, `price_cdr_batch`.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -103,10 +104,15 @@ pub(crate) fn price_cdr_batch<'py>(
     PyList::new(py, items)
 }
 
-/// Below this many cases one thread does it all; above, the cases are split over the machine's cores.
+/// Below this many cases one thread does it all; above, the cases are shared out over the machine's cores.
 const PARALLEL_FROM: usize = 256;
 
-/// Prices `cases` in order, on scoped threads (no global pool, no shared mutable state).
+/// Cases taken at a time by a thread: small enough that a thread slowed by other processes on a busy
+/// machine does not hold back the batch, large enough that taking work costs nothing measurable.
+const CHUNK: usize = 64;
+
+/// Prices `cases` in order, on scoped threads that take chunks from a shared counter (no global pool,
+/// no state outliving the call).
 fn price_parallel(tariffs: &[Arc<Tariff>], cases: &[Case], breakdown: bool) -> Vec<Priced> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
@@ -114,28 +120,37 @@ fn price_parallel(tariffs: &[Arc<Tariff>], cases: &[Case], breakdown: bool) -> V
     if threads < 2 || cases.len() < PARALLEL_FROM {
         return vec![price_all(tariffs, cases, 0, breakdown)];
     }
-    let size = cases.len().div_ceil(threads);
+    let chunks: Vec<&[Case]> = cases.chunks(CHUNK).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            let Some(chunk) = chunks.get(n) else { return done };
+            done.push((n, price_all(tariffs, chunk, n * CHUNK, breakdown)));
+        }
+    };
+    let mut parts: Vec<Option<Priced>> = std::iter::repeat_with(|| None).take(chunks.len()).collect();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .chunks(size)
-            .enumerate()
-            .map(|(n, chunk)| scope.spawn(move || price_all(tariffs, chunk, n * size, breakdown)))
-            .collect();
-        handles
-            .into_iter()
-            .enumerate()
-            .map(|(n, handle)| {
-                handle.join().unwrap_or_else(|_| {
-                    // A panic is a bug; report it per case rather than losing the whole batch.
-                    let count = cases.chunks(size).nth(n).map_or(0, <[Case]>::len);
-                    Priced {
-                        bytes: Vec::new(),
-                        outcomes: vec![Err("Internal error while pricing".to_owned()); count],
-                    }
-                })
+        let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mine = work();
+        // A panic is a bug: its chunk is reported below, per case, rather than losing the whole batch.
+        for (n, part) in handles.into_iter().filter_map(|h| h.join().ok()).flatten().chain(mine) {
+            if let Some(slot) = parts.get_mut(n) {
+                *slot = Some(part);
+            }
+        }
+    });
+    parts
+        .into_iter()
+        .zip(&chunks)
+        .map(|(part, chunk)| {
+            part.unwrap_or_else(|| Priced {
+                bytes: Vec::new(),
+                outcomes: vec![Err("Internal error while pricing".to_owned()); chunk.len()],
             })
-            .collect()
-    })
+        })
+        .collect()
 }
 
 fn price_all(tariffs: &[Arc<Tariff>], cases: &[Case], first: usize, breakdown: bool) -> Priced {
