@@ -80,10 +80,8 @@ pub(crate) fn price_into(
             .map(|(i, t)| Tariff::compile(t, object, &format!("tariffs[{i}].")))
             .collect::<Result<_, _>>()?,
     };
-    let tariffs: Vec<&Tariff> = match tariff {
-        Some(t) => vec![t],
-        None => embedded.iter().collect(),
-    };
+    let listed: Vec<&Tariff> = embedded.iter().collect(); // allocates nothing when there are none
+    let tariffs: &[&Tariff] = if tariff.is_some() { tariff.as_slice() } else { &listed };
     if tariffs.is_empty() {
         return Err(CoreError::NoTariff);
     }
@@ -101,11 +99,11 @@ pub(crate) fn price_into(
             });
         }
     }
-    let tariff_of = tariff_of(&tariffs, &timeline, tariff.is_some(), object)?;
+    let tariff_of = tariff_of(tariffs, &timeline, tariff.is_some(), object)?;
     let expired = usage == Usage::Cdr
         && timeline.periods.iter().any(|p| p.in_reservation)
         && timeline.periods.iter().all(|p| !p.in_session);
-    let mut lines = pricing::lines(&tariffs, &timeline, &tariff_of, expired);
+    let mut lines = pricing::lines(tariffs, &timeline, &tariff_of, expired);
     step_size::apply(&mut lines);
     let [energy, time, parking, fixed, reservation] = output::totals(&lines);
     let raw_total = energy.add(time).add(parking).add(fixed).add(reservation);
