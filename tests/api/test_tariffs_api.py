@@ -136,6 +136,14 @@ def test_receiver_spec_examples_round_trip(client: TestClient[Any], example: Pat
     assert (replaced.status_code, replaced.json()["status_code"]) == (200, 1000)
 
 
+def test_receiver_refuses_the_spec_put_example_without_last_updated(client: TestClient[Any]) -> None:
+    body = (EXAMPLES / "tariff_put_example.json").read_bytes()  # marked not valid in examples/INDEX.md
+    response = _put(client, "DE/ALL/12", body)
+    assert (response.status_code, response.json()["status_code"]) == (200, 2001)
+    assert "last_updated" in response.json()["status_message"]
+    assert _get(client, "DE/ALL/12").status_code == 404
+
+
 def test_receiver_put_replaces_the_whole_tariff(client: TestClient[Any]) -> None:
     _put(client, "DE/ALL/T1", _tariff(type="REGULAR", tariff_alt_url="https://cpo.example/t1"))
     _put(client, "DE/ALL/T1", _tariff(currency="CHF"))
