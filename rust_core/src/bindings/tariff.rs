@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyList, PyString};
 
-use crate::tariff::{price, price_into, Tariff, Usage};
+use crate::tariff::{price, price_into, EmbeddedTariffs, Tariff, Usage};
 
 /// An OCPI 2.2.1 Tariff, parsed and validated once; immutable and shareable between threads.
 #[pyclass(frozen, module = "gateway._core")]
@@ -118,16 +118,16 @@ fn price_parallel(tariffs: &[Arc<Tariff>], cases: &[Case], breakdown: bool) -> V
         .map_or(1, std::num::NonZero::get)
         .min(8);
     if threads < 2 || cases.len() < PARALLEL_FROM {
-        return vec![price_all(tariffs, cases, 0, breakdown)];
+        return vec![price_all(tariffs, cases, 0, breakdown, &mut EmbeddedTariffs::default())];
     }
     let chunks: Vec<&[Case]> = cases.chunks(CHUNK).collect();
     let next = AtomicUsize::new(0);
     let work = || {
-        let mut done = Vec::new();
+        let (mut done, mut cache) = (Vec::new(), EmbeddedTariffs::default());
         loop {
             let n = next.fetch_add(1, Ordering::Relaxed);
             let Some(chunk) = chunks.get(n) else { return done };
-            done.push((n, price_all(tariffs, chunk, n * CHUNK, breakdown)));
+            done.push((n, price_all(tariffs, chunk, n * CHUNK, breakdown, &mut cache)));
         }
     };
     let mut parts: Vec<Option<Priced>> = std::iter::repeat_with(|| None).take(chunks.len()).collect();
@@ -153,7 +153,13 @@ fn price_parallel(tariffs: &[Arc<Tariff>], cases: &[Case], breakdown: bool) -> V
         .collect()
 }
 
-fn price_all(tariffs: &[Arc<Tariff>], cases: &[Case], first: usize, breakdown: bool) -> Priced {
+fn price_all(
+    tariffs: &[Arc<Tariff>],
+    cases: &[Case],
+    first: usize,
+    breakdown: bool,
+    cache: &mut EmbeddedTariffs,
+) -> Priced {
     // Results are short (a few hundred bytes without the breakdown): one buffer for all of them.
     let mut bytes = Vec::with_capacity(cases.len() * if breakdown { 1024 } else { 640 });
     let mut outcomes = Vec::with_capacity(cases.len());
@@ -167,7 +173,15 @@ fn price_all(tariffs: &[Arc<Tariff>], cases: &[Case], first: usize, breakdown: b
             }
         };
         let start = bytes.len();
-        match price_into(&mut bytes, tariff, Usage::Cdr, cdr, tz.as_deref(), breakdown) {
+        match price_into(
+            &mut bytes,
+            tariff,
+            Usage::Cdr,
+            cdr,
+            tz.as_deref(),
+            breakdown,
+            Some(&mut *cache),
+        ) {
             Ok(()) => outcomes.push(Ok(start..bytes.len())),
             Err(err) => {
                 bytes.truncate(start);

@@ -14,13 +14,16 @@ mod timeline;
 mod wire;
 mod writer;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono_tz::Tz;
 
 pub(crate) use model::Tariff;
 use pricing::Kind;
 use rust_decimal::Decimal;
 use timeline::Timeline;
-use wire::{decode, RawUsage};
+use wire::{decode, RawTariff, RawUsage};
 
 use crate::errors::CoreError;
 
@@ -53,12 +56,13 @@ pub(crate) fn price(
     tz: Option<&str>,
 ) -> Result<Vec<u8>, CoreError> {
     let mut out = Vec::with_capacity(1024);
-    price_into(&mut out, tariff, usage, bytes, tz, true)?;
+    price_into(&mut out, tariff, usage, bytes, tz, true, None)?;
     Ok(out)
 }
 
 /// As [`price`], appending the result to `out`; `breakdown: false` leaves `periods` empty (batch totals).
-/// On error nothing useful is in `out` past its length at the call.
+/// `cache` keeps the CDRs' embedded tariffs compiled across calls (a batch). On error nothing useful is in
+/// `out` past its length at the call.
 pub(crate) fn price_into(
     out: &mut Vec<u8>,
     tariff: Option<&Tariff>,
@@ -66,21 +70,25 @@ pub(crate) fn price_into(
     bytes: &[u8],
     tz: Option<&str>,
     breakdown: bool,
+    cache: Option<&mut EmbeddedTariffs>,
 ) -> Result<(), CoreError> {
     let object = usage.object();
     let raw: RawUsage<'_> = match scan::usage(bytes) {
         Some(raw) => raw,
         None => decode(object, bytes)?, // unusual input, or an error to report with its field path
     };
-    let embedded: Vec<Tariff> = match (tariff, &raw.tariffs) {
-        (Some(_), _) | (None, None) => Vec::new(),
-        (None, Some(list)) => list
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Tariff::compile(t, object, &format!("tariffs[{i}].")))
-            .collect::<Result<_, _>>()?,
+    let embedded = match (tariff, raw.tariffs_text) {
+        (None, _) => embedded(&raw, object, bytes, cache)?,
+        (Some(_), None) => None,
+        (Some(_), Some(text)) => {
+            // Unused, but a CDR whose embedded tariffs are malformed is refused all the same (as serde did).
+            if serde_json::from_str::<Vec<RawTariff<'_>>>(text).is_err() {
+                decode::<RawUsage<'_>>(object, bytes)?;
+            }
+            None
+        }
     };
-    let listed: Vec<&Tariff> = embedded.iter().collect(); // allocates nothing when there are none
+    let listed: Vec<&Tariff> = embedded.iter().flat_map(|list| list.iter()).collect(); // empty: no allocation
     let tariffs: &[&Tariff] = if tariff.is_some() { tariff.as_slice() } else { &listed };
     if tariffs.is_empty() {
         return Err(CoreError::NoTariff);
@@ -148,6 +156,50 @@ pub(crate) fn price_into(
         output::write(out, &summary, None);
     }
     Ok(())
+}
+
+/// Embedded tariffs compiled once per batch thread, keyed by their JSON text (CDRs of one CPO usually
+/// embed the same few tariffs).
+#[derive(Default)]
+pub(crate) struct EmbeddedTariffs {
+    compiled: HashMap<Box<str>, Arc<[Tariff]>>,
+}
+
+/// Distinct embedded tariff lists kept at most; past this the cache starts again (bounded memory).
+const EMBEDDED_CACHE_SIZE: usize = 256;
+
+/// The CDR's embedded tariffs, compiled (or found compiled in `cache`); `None` when it has none.
+fn embedded(
+    raw: &RawUsage<'_>,
+    object: &'static str,
+    bytes: &[u8],
+    cache: Option<&mut EmbeddedTariffs>,
+) -> Result<Option<Arc<[Tariff]>>, CoreError> {
+    let compile = |list: &[RawTariff<'_>]| -> Result<Arc<[Tariff]>, CoreError> {
+        list.iter()
+            .enumerate()
+            .map(|(i, t)| Tariff::compile(t, object, &format!("tariffs[{i}].")))
+            .collect()
+    };
+    let Some(text) = raw.tariffs_text else {
+        return raw.tariffs.as_deref().map(compile).transpose();
+    };
+    if let Some(hit) = cache.as_ref().and_then(|c| c.compiled.get(text)) {
+        return Ok(Some(Arc::clone(hit)));
+    }
+    let list: Vec<RawTariff<'_>> = match serde_json::from_str(text) {
+        Ok(list) => list,
+        // serde refuses them: decoding the whole input again words the error with its field path.
+        Err(_) => decode::<RawUsage<'_>>(object, bytes)?.tariffs.unwrap_or_default(),
+    };
+    let compiled = compile(&list)?;
+    if let Some(cache) = cache {
+        if cache.compiled.len() >= EMBEDDED_CACHE_SIZE {
+            cache.compiled.clear();
+        }
+        cache.compiled.insert(text.into(), Arc::clone(&compiled));
+    }
+    Ok(Some(compiled))
 }
 
 /// The Location's zone: `tz` if given, else the CDR's `cdr_location.time_zone` (not in 2.2.1, sent by some

@@ -108,6 +108,9 @@ pub(crate) struct RawUsage<'a> {
     pub(crate) cdr_location: Option<RawCdrLocation<'a>>,
     #[serde(default, borrow)]
     pub(crate) tariffs: Option<Vec<RawTariff<'a>>>,
+    /// The text of `tariffs`, left undecoded by [`super::scan`] so that a batch compiles each text once.
+    #[serde(skip)]
+    pub(crate) tariffs_text: Option<&'a str>,
     #[serde(default, borrow)]
     pub(crate) charging_periods: Option<Vec<RawPeriod<'a>>>,
 }
