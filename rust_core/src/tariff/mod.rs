@@ -123,7 +123,7 @@ pub(crate) fn price_into(
         last.and_then(|t| t.max_price),
     );
     let sum_seconds = |f: fn(&timeline::Period<'_>) -> i64| Decimal::from(timeline.periods.iter().map(f).sum::<i64>());
-    let session_ms = (timeline.end - timeline.start).num_milliseconds();
+    let session_ms = timeline::millis_between(timeline.start, timeline.end);
     let summary = output::Summary {
         currency: last.map_or("", |t| t.currency.as_str()),
         time_zone: zone.name(),

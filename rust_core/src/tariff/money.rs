@@ -38,6 +38,17 @@ pub(crate) fn parse_number(text: &str) -> Result<Decimal, String> {
     Ok(value.normalize())
 }
 
+/// 10^0 to 10^18.
+const POWERS_OF_TEN: [i64; 19] = {
+    let mut table = [1i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
 /// The common shape, `-?D+(.D+)?` with at most 18 digits and within range, read without `Decimal::from_str`;
 /// the same value `from_str` + `normalize` give. Anything else returns `None` for the general path.
 fn parse_plain(text: &str) -> Option<Decimal> {
@@ -74,7 +85,7 @@ fn parse_plain(text: &str) -> Option<Decimal> {
         mantissa /= 10;
         scale -= 1;
     }
-    if i128::from(mantissa) > 1_000_000_000 * 10i128.pow(scale) {
+    if i128::from(mantissa) > 1_000_000_000 * i128::from(*POWERS_OF_TEN.get(scale as usize)?) {
         return None; // out of range: the general path words the error
     }
     Some(Decimal::new(if negative { -mantissa } else { mantissa }, scale))

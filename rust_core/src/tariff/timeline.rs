@@ -100,7 +100,7 @@ fn period<'a>(
         Some(zone) => zone.from_utc_datetime(&start.naive_utc()).naive_local(),
         None => start.naive_utc(),
     };
-    let millis = (start - session_start).num_milliseconds();
+    let millis = millis_between(session_start, start);
     let mut p = Period {
         start,
         instant: Instant {
@@ -178,6 +178,17 @@ fn period<'a>(
     // A period with only RESERVATION_TIME belongs to the reservation; any other period to the session.
     p.in_session = session_dimension || !p.in_reservation;
     Ok(p)
+}
+
+/// Whole milliseconds from `from` to `to`, truncated toward zero as `TimeDelta::num_milliseconds` does;
+/// in plain nanosecond arithmetic where both fit (years 1677 to 2262), which is many times cheaper.
+pub(crate) fn millis_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    match (to.timestamp_nanos_opt(), from.timestamp_nanos_opt()) {
+        (Some(a), Some(b)) => a
+            .checked_sub(b)
+            .map_or_else(|| (to - from).num_milliseconds(), |d| d / 1_000_000),
+        _ => (to - from).num_milliseconds(),
+    }
 }
 
 /// Parses an OCPI `DateTime`: `YYYY-MM-DDThh:mm:ss[.fff][Z]`, UTC; offsets are refused (ambiguity 6).
@@ -261,6 +272,26 @@ mod tests {
         assert_eq!(t.periods[1].instant.duration_s, Decimal::from(3600));
         assert_eq!(t.periods[0].time_s, 1200);
         assert_eq!(t.periods[1].instant.power.max, Some(Decimal::from(11)));
+    }
+
+    #[test]
+    fn millis_between_truncates_like_time_delta() {
+        let texts = [
+            "2024-01-15T10:00:00Z",
+            "2024-01-15T10:00:00.0006Z",
+            "2024-01-15T10:00:00.0015Z",
+            "2024-01-15T09:59:59.9994Z",
+            "1970-01-01T00:00:00Z",
+            "2262-04-11T23:47:16Z",
+            "2300-01-01T00:00:00.5Z",
+            "1600-01-01T00:00:00.25Z",
+        ];
+        for a in texts {
+            for b in texts {
+                let (a, b) = (parse_datetime(a).unwrap(), parse_datetime(b).unwrap());
+                assert_eq!(millis_between(a, b), (b - a).num_milliseconds(), "{a} {b}");
+            }
+        }
     }
 
     #[test]

@@ -89,6 +89,33 @@ fn round_ratio(num: i128, den: i128) -> i128 {
 
 /// A mantissa with scale 4 as `"I.FFFF"`; zero is never negative.
 fn scaled4(buf: &mut Vec<u8>, mantissa: i128) {
+    if let Ok(small) = u64::try_from(mantissa.unsigned_abs()) {
+        // The usual case, written through one small stack buffer and one copy.
+        let mut digits = itoa::Buffer::new();
+        let whole = digits.format(small / 10_000).as_bytes();
+        let frac = (small % 10_000) as u16;
+        let mut text = [0u8; 32];
+        let sign = usize::from(mantissa < 0);
+        text[0] = b'"';
+        text[1] = b'-';
+        let end = 1 + sign + whole.len();
+        if let Some(slot) = text.get_mut(1 + sign..end) {
+            slot.copy_from_slice(whole);
+        }
+        let tail = [
+            b'.',
+            b'0' + (frac / 1000) as u8,
+            b'0' + (frac / 100 % 10) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+            b'"',
+        ];
+        if let Some(slot) = text.get_mut(end..end + 6) {
+            slot.copy_from_slice(&tail);
+        }
+        buf.extend_from_slice(text.get(..end + 6).unwrap_or_default());
+        return;
+    }
     let mut digits = itoa::Buffer::new();
     buf.push(b'"');
     if mantissa < 0 {
