@@ -39,7 +39,7 @@ pub(crate) fn parse_number(text: &str) -> Result<Decimal, String> {
 }
 
 /// 10^0 to 10^18.
-const POWERS_OF_TEN: [i64; 19] = {
+pub(crate) const POWERS_OF_TEN: [i64; 19] = {
     let mut table = [1i64; 19];
     let mut i = 1;
     while i < 19 {

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use rust_decimal::Decimal;
 
-use super::money::{round4, SECONDS_PER_HOUR};
+use super::money::{round4, POWERS_OF_TEN, SECONDS_PER_HOUR};
 
 /// `"text"`, escaped as `serde_json` escapes strings.
 pub(crate) fn string(buf: &mut Vec<u8>, text: &str) {
@@ -31,6 +31,19 @@ pub(crate) fn key(buf: &mut Vec<u8>, name: &str) {
 pub(crate) fn dec4(buf: &mut Vec<u8>, value: Decimal) {
     // In integers what `round4` does: rescale up, or round the dropped digits half away from zero.
     let (mantissa, scale) = (value.mantissa(), value.scale());
+    if let Ok(small) = i64::try_from(mantissa) {
+        // The usual sizes, in 64-bit arithmetic (128-bit multiplication and division are library calls).
+        let scaled = match scale.checked_sub(4) {
+            None => POWERS_OF_TEN
+                .get((4 - scale) as usize)
+                .and_then(|&p| small.checked_mul(p)),
+            Some(dropped) => POWERS_OF_TEN.get(dropped as usize).map(|&p| round_ratio64(small, p)),
+        };
+        if let Some(scaled) = scaled {
+            scaled4(buf, i128::from(scaled));
+            return;
+        }
+    }
     let exact = if scale <= 4 {
         mantissa
             .checked_mul(10i128.pow(4 - scale))
@@ -56,6 +69,14 @@ pub(crate) fn dec4(buf: &mut Vec<u8>, value: Decimal) {
 /// Seconds as hours with 4 decimals, quoted; equal to `dec4(seconds / 3600)` but in integer arithmetic.
 pub(crate) fn hours(buf: &mut Vec<u8>, seconds: Decimal) {
     let scale = seconds.scale();
+    let small = i64::try_from(seconds.mantissa())
+        .ok()
+        .and_then(|m| m.checked_mul(10_000));
+    let den = POWERS_OF_TEN.get(scale as usize).and_then(|p| p.checked_mul(3600));
+    if let (Some(num), Some(den)) = (small, den) {
+        scaled4(buf, i128::from(round_ratio64(num, den)));
+        return;
+    }
     let exact = 10i128
         .checked_pow(scale)
         .and_then(|p| p.checked_mul(3600))
@@ -64,6 +85,16 @@ pub(crate) fn hours(buf: &mut Vec<u8>, seconds: Decimal) {
         // The exact quotient of integers has no tie it could be misrounded at (unlike a 28-digit one).
         Some((num, den)) => scaled4(buf, round_ratio(num, den)),
         None => dec4(buf, seconds / SECONDS_PER_HOUR),
+    }
+}
+
+/// `num / den` rounded to an integer, half away from zero (`den > 0`), in 64 bits.
+fn round_ratio64(num: i64, den: i64) -> i64 {
+    let (q, r) = (num / den, num % den);
+    if i128::from(r).abs() * 2 >= i128::from(den) {
+        q + num.signum()
+    } else {
+        q
     }
 }
 
