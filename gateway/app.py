@@ -21,6 +21,7 @@ from gateway.api.locations import LocationsApiController
 from gateway.api.outbox import OutboxController
 from gateway.api.partners import PartnersController
 from gateway.api.tokens import AuthorizeController, TokenImportController
+from gateway.api.tariffs import TariffsController
 from gateway.core import CoreError
 from gateway.modules import enabled_route_handlers
 from gateway.ocpi.envelope import envelope_bytes
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
             LocationsApiController,
             ChargingFlowController,
             OutboxController,
+            TariffsController,
             health,
             *extra_route_handlers,
         ],

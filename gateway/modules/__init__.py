@@ -22,7 +22,7 @@ __all__ = ("OCPI_VERSION", "ModuleEndpoint", "enabled_endpoints", "enabled_route
 
 OCPI_VERSION = "2.2.1"
 
-_PACKAGES: tuple[str, ...] = ("credentials", "tokens", "locations", "sessions", "cdrs")
+_PACKAGES: tuple[str, ...] = ("credentials", "tokens", "tariffs", "locations", "sessions", "cdrs")
 """Module packages under gateway.modules, in the order their endpoints are published."""
 
 

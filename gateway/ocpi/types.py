@@ -93,7 +93,10 @@ class OcpiStruct(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         for name in self.__datetime_fields__:
             value = getattr(self, name, None)
             if isinstance(value, datetime) and (value.tzinfo is not UTC):
-                msgspec.structs.force_setattr(self, name, utc(value))
+                try:
+                    msgspec.structs.force_setattr(self, name, utc(value))
+                except ValueError as exc:  # msgspec reports it as a ValidationError; name the field
+                    raise ValueError(f"`{name}`: {exc}") from None
 
 
 class DisplayText(OcpiStruct, frozen=True):

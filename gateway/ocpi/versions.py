@@ -48,6 +48,9 @@ class VersionsController(Controller):
         await state.partners.authenticate(request.headers.get("authorization"), registration_allowed=True)
         return ocpi_response(state.version_list)
 
+    # The static path is listed too: Litestar's router does not fall back from a static segment to a
+    # parameter, so once a module route such as /ocpi/2.2.1/emsp/tariffs/{cc}/... exists, /ocpi/2.2.1
+    # would no longer reach the parameter route.
     @get(["/{version:str}", f"/{OCPI_VERSION}"])
     async def details(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Version details of one version."""

@@ -9,7 +9,8 @@ use pyo3::prelude::*;
 /// Everything that can go wrong inside the core. Every message is written in `Display`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CoreError {
-    /// The input bytes are not valid JSON for the expected shape.
+    /// The input bytes are not valid JSON for the expected shape (raised as the base `CoreError`).
+    #[allow(dead_code)] // the tariff engine no longer serialises through serde; kept for non-pricing inputs
     InvalidJson { what: &'static str, detail: String },
     /// A tariff, CDR or session is not valid JSON, or does not have the shape of one.
     PricingJson {

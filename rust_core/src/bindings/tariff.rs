@@ -1,13 +1,14 @@
 //! `PyO3` wrappers of the tariff engine: `CompiledTariff`, `price_cdr`, `price_session`, `price_cdr_batch`.
 
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedBytes;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyList, PyString};
 
-use crate::errors::CoreError;
-use crate::tariff::{price, Tariff, Usage};
+use crate::tariff::{price, price_into, EmbeddedTariffs, Tariff, Usage};
 
 /// An OCPI 2.2.1 Tariff, parsed and validated once; immutable and shareable between threads.
 #[pyclass(frozen, module = "gateway._core")]
@@ -72,78 +73,121 @@ pub(crate) fn price_session<'py>(
 }
 
 /// One case of a batch: tariff index (or `None` = embedded), CDR bytes, time zone.
-type Case = (Option<usize>, PyBackedBytes, Option<String>);
+type Case = (Option<usize>, PyBackedBytes, Option<PyBackedStr>);
+
+/// What pricing a slice of cases gave: every result's JSON in one buffer, and per case its range or error.
+struct Priced {
+    bytes: Vec<u8>,
+    outcomes: Vec<Result<Range<usize>, String>>,
+}
 
 /// Prices many CDRs with the GIL released; each result is JSON bytes or an error message (str).
+///
+/// `breakdown=False` leaves every result's `periods` empty, which is most of the work of writing it.
 #[pyfunction]
+#[pyo3(signature = (tariffs, cases, *, breakdown=true))]
 #[allow(clippy::needless_pass_by_value)] // PyO3 extracts sequences into owned Vecs
 pub(crate) fn price_cdr_batch<'py>(
     py: Python<'py>,
     tariffs: Vec<Bound<'py, CompiledTariff>>,
     cases: Vec<Case>,
+    breakdown: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let tariffs: Vec<Arc<Tariff>> = tariffs.iter().map(|t| Arc::clone(&t.get().inner)).collect();
-    let results: Vec<Result<Vec<u8>, String>> = py.detach(|| price_parallel(&tariffs, &cases));
-    let list = PyList::empty(py);
-    for result in results {
-        match result {
-            Ok(bytes) => list.append(PyBytes::new(py, &bytes))?,
-            Err(message) => list.append(PyString::new(py, &message))?,
-        }
-    }
-    Ok(list)
+    let parts: Vec<Priced> = py.detach(|| price_parallel(&tariffs, &cases, breakdown));
+    let items = parts.iter().flat_map(|part| {
+        part.outcomes.iter().map(move |outcome| match outcome {
+            Ok(range) => PyBytes::new(py, part.bytes.get(range.clone()).unwrap_or_default()).into_any(),
+            Err(message) => PyString::new(py, message).into_any(),
+        })
+    });
+    PyList::new(py, items)
 }
 
-/// Below this many cases one thread does it all; above, the cases are split over the machine's cores.
+/// Below this many cases one thread does it all; above, the cases are shared out over the machine's cores.
 const PARALLEL_FROM: usize = 256;
 
-/// Prices `cases` in order, on scoped threads (no global pool, no shared mutable state).
-fn price_parallel(tariffs: &[Arc<Tariff>], cases: &[Case]) -> Vec<Result<Vec<u8>, String>> {
+/// Cases taken at a time by a thread: small enough that a thread slowed by other processes on a busy
+/// machine does not hold back the batch, large enough that taking work costs nothing measurable.
+const CHUNK: usize = 64;
+
+/// Prices `cases` in order, on scoped threads that take chunks from a shared counter (no global pool,
+/// no state outliving the call).
+fn price_parallel(tariffs: &[Arc<Tariff>], cases: &[Case], breakdown: bool) -> Vec<Priced> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(8);
     if threads < 2 || cases.len() < PARALLEL_FROM {
-        return price_all(tariffs, cases, 0);
+        return vec![price_all(tariffs, cases, 0, breakdown, &mut EmbeddedTariffs::default())];
     }
-    let size = cases.len().div_ceil(threads);
+    let chunks: Vec<&[Case]> = cases.chunks(CHUNK).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let (mut done, mut cache) = (Vec::new(), EmbeddedTariffs::default());
+        loop {
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            let Some(chunk) = chunks.get(n) else { return done };
+            done.push((n, price_all(tariffs, chunk, n * CHUNK, breakdown, &mut cache)));
+        }
+    };
+    let mut parts: Vec<Option<Priced>> = std::iter::repeat_with(|| None).take(chunks.len()).collect();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = cases
-            .chunks(size)
-            .enumerate()
-            .map(|(n, chunk)| scope.spawn(move || price_all(tariffs, chunk, n * size)))
-            .collect();
-        let mut out = Vec::with_capacity(cases.len());
-        for (n, handle) in handles.into_iter().enumerate() {
-            match handle.join() {
-                Ok(part) => out.extend(part),
-                // A panic is a bug; report it per case rather than losing the whole batch.
-                Err(_) => out.extend(
-                    cases
-                        .chunks(size)
-                        .nth(n)
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|_| Err("Internal error while pricing".to_owned())),
-                ),
+        let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mine = work();
+        // A panic is a bug: its chunk is reported below, per case, rather than losing the whole batch.
+        for (n, part) in handles.into_iter().filter_map(|h| h.join().ok()).flatten().chain(mine) {
+            if let Some(slot) = parts.get_mut(n) {
+                *slot = Some(part);
             }
         }
-        out
-    })
-}
-
-fn price_all(tariffs: &[Arc<Tariff>], cases: &[Case], first: usize) -> Vec<Result<Vec<u8>, String>> {
-    cases
-        .iter()
-        .enumerate()
-        .map(|(i, (index, cdr, tz))| {
-            let tariff = match index {
-                None => None,
-                Some(ix) => match tariffs.get(*ix) {
-                    Some(t) => Some(t.as_ref()),
-                    None => return Err(format!("Case {}: tariff index {ix} is out of range", first + i)),
-                },
-            };
-            price(tariff, Usage::Cdr, cdr, tz.as_deref()).map_err(|err: CoreError| err.to_string())
+    });
+    parts
+        .into_iter()
+        .zip(&chunks)
+        .map(|(part, chunk)| {
+            part.unwrap_or_else(|| Priced {
+                bytes: Vec::new(),
+                outcomes: vec![Err("Internal error while pricing".to_owned()); chunk.len()],
+            })
         })
         .collect()
+}
+
+fn price_all(
+    tariffs: &[Arc<Tariff>],
+    cases: &[Case],
+    first: usize,
+    breakdown: bool,
+    cache: &mut EmbeddedTariffs,
+) -> Priced {
+    // Results are short (a few hundred bytes without the breakdown): one buffer for all of them.
+    let mut bytes = Vec::with_capacity(cases.len() * if breakdown { 1024 } else { 640 });
+    let mut outcomes = Vec::with_capacity(cases.len());
+    for (i, (index, cdr, tz)) in cases.iter().enumerate() {
+        let tariff = match index.map(|ix| (ix, tariffs.get(ix))) {
+            None => None,
+            Some((_, Some(t))) => Some(t.as_ref()),
+            Some((ix, None)) => {
+                outcomes.push(Err(format!("Case {}: tariff index {ix} is out of range", first + i)));
+                continue;
+            }
+        };
+        let start = bytes.len();
+        match price_into(
+            &mut bytes,
+            tariff,
+            Usage::Cdr,
+            cdr,
+            tz.as_deref(),
+            breakdown,
+            Some(&mut *cache),
+        ) {
+            Ok(()) => outcomes.push(Ok(start..bytes.len())),
+            Err(err) => {
+                bytes.truncate(start);
+                outcomes.push(Err(err.to_string()));
+            }
+        }
+    }
+    Priced { bytes, outcomes }
 }

@@ -8,18 +8,22 @@ mod money;
 mod output;
 mod pricing;
 mod restrictions;
+mod scan;
 mod step_size;
 mod timeline;
 mod wire;
+mod writer;
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono_tz::Tz;
 
 pub(crate) use model::Tariff;
-use output::PricingOut;
 use pricing::Kind;
 use rust_decimal::Decimal;
 use timeline::Timeline;
-use wire::{decode, RawUsage};
+use wire::{decode, RawTariff, RawUsage};
 
 use crate::errors::CoreError;
 
@@ -41,7 +45,7 @@ impl Usage {
     }
 }
 
-/// Prices a CDR or Session (JSON bytes) and returns the result as JSON bytes.
+/// Prices a CDR or Session (JSON bytes) and returns the result as JSON bytes, with the per-period breakdown.
 ///
 /// `tariff`: `None` = the tariffs embedded in the CDR (each period's `tariff_id` picks one; periods without
 /// it use the first tariff valid at the session start). `tz`: IANA zone of the Location; see [`zone`].
@@ -51,34 +55,48 @@ pub(crate) fn price(
     bytes: &[u8],
     tz: Option<&str>,
 ) -> Result<Vec<u8>, CoreError> {
-    let out = price_out(tariff, usage, bytes, tz)?;
-    serde_json::to_vec(&out).map_err(|err| CoreError::InvalidJson {
-        what: "result",
-        detail: err.to_string(),
-    })
+    let mut out = Vec::with_capacity(1024);
+    price_into(&mut out, tariff, usage, bytes, tz, true, None)?;
+    Ok(out)
 }
 
-fn price_out(tariff: Option<&Tariff>, usage: Usage, bytes: &[u8], tz: Option<&str>) -> Result<PricingOut, CoreError> {
+/// As [`price`], appending the result to `out`; `breakdown: false` leaves `periods` empty (batch totals).
+/// `cache` keeps the CDRs' embedded tariffs compiled across calls (a batch). On error nothing useful is in
+/// `out` past its length at the call.
+pub(crate) fn price_into(
+    out: &mut Vec<u8>,
+    tariff: Option<&Tariff>,
+    usage: Usage,
+    bytes: &[u8],
+    tz: Option<&str>,
+    breakdown: bool,
+    cache: Option<&mut EmbeddedTariffs>,
+) -> Result<(), CoreError> {
     let object = usage.object();
-    let raw: RawUsage<'_> = decode(object, bytes)?;
-    let embedded: Vec<Tariff> = match (tariff, &raw.tariffs) {
-        (Some(_), _) | (None, None) => Vec::new(),
-        (None, Some(list)) => list
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Tariff::compile(t, object, &format!("tariffs[{i}].")))
-            .collect::<Result<_, _>>()?,
+    let raw: RawUsage<'_> = match scan::usage(bytes) {
+        Some(raw) => raw,
+        None => decode(object, bytes)?, // unusual input, or an error to report with its field path
     };
-    let tariffs: Vec<&Tariff> = match tariff {
-        Some(t) => vec![t],
-        None => embedded.iter().collect(),
+    let embedded = match (tariff, raw.tariffs_text) {
+        (None, _) => embedded(&raw, object, bytes, cache)?,
+        (Some(_), None) => None,
+        (Some(_), Some(text)) => {
+            // Unused, but a CDR whose embedded tariffs are malformed is refused all the same (as serde did).
+            if serde_json::from_str::<Vec<RawTariff<'_>>>(text).is_err() {
+                decode::<RawUsage<'_>>(object, bytes)?;
+            }
+            None
+        }
     };
+    let listed: Vec<&Tariff> = embedded.iter().flat_map(|list| list.iter()).collect(); // empty: no allocation
+    let tariffs: &[&Tariff] = if tariff.is_some() { tariff.as_slice() } else { &listed };
     if tariffs.is_empty() {
         return Err(CoreError::NoTariff);
     }
     let location_zone = raw.cdr_location.as_ref().and_then(|l| l.time_zone.as_deref());
-    let (zone, zone_source) = zone(tz, location_zone, tariffs.iter().any(|t| t.uses_local_time()))?;
-    let timeline = Timeline::build(&raw, object, zone)?;
+    let needs_local = tariffs.iter().any(|t| t.uses_local_time());
+    let (zone, zone_source) = zone(tz, location_zone, needs_local)?;
+    let timeline = Timeline::build(&raw, object, needs_local.then_some(zone))?;
     if let Some(currency) = &raw.currency {
         if let Some(other) = tariffs.iter().find(|t| !t.currency.eq_ignore_ascii_case(currency)) {
             let problem = format!("is `{currency}` but the tariff is in `{}`", other.currency);
@@ -89,11 +107,11 @@ fn price_out(tariff: Option<&Tariff>, usage: Usage, bytes: &[u8], tz: Option<&st
             });
         }
     }
-    let tariff_of = tariff_of(&tariffs, &timeline, tariff.is_some(), object)?;
+    let tariff_of = tariff_of(tariffs, &timeline, tariff.is_some(), object)?;
     let expired = usage == Usage::Cdr
         && timeline.periods.iter().any(|p| p.in_reservation)
         && timeline.periods.iter().all(|p| !p.in_session);
-    let mut lines = pricing::lines(&tariffs, &timeline, &tariff_of, expired);
+    let mut lines = pricing::lines(tariffs, &timeline, &tariff_of, expired);
     step_size::apply(&mut lines);
     let [energy, time, parking, fixed, reservation] = output::totals(&lines);
     let raw_total = energy.add(time).add(parking).add(fixed).add(reservation);
@@ -104,39 +122,84 @@ fn price_out(tariff: Option<&Tariff>, usage: Usage, bytes: &[u8], tz: Option<&st
         last.and_then(|t| t.min_price),
         last.and_then(|t| t.max_price),
     );
-    let billed_hours = |kind| output::hours(output::billed(&lines, kind));
-    let time_s: i64 = timeline.periods.iter().map(|p| p.time_s).sum();
-    let parking_s: i64 = timeline.periods.iter().map(|p| p.parking_s).sum();
-    let reservation_s: i64 = timeline.periods.iter().map(|p| p.reservation_s).sum();
-    let energy_kwh: Decimal = timeline.periods.iter().map(|p| p.energy).sum();
-    let session_ms = (timeline.end - timeline.start).num_milliseconds();
-    let ids: Vec<Option<String>> = tariff_of
-        .iter()
-        .map(|&t| tariffs.get(t).and_then(|t| t.id.clone()))
-        .collect();
-    Ok(PricingOut {
-        currency: last.map(|t| t.currency.clone()).unwrap_or_default(),
-        time_zone: zone.name().to_owned(),
+    let sum_seconds = |f: fn(&timeline::Period<'_>) -> i64| Decimal::from(timeline.periods.iter().map(f).sum::<i64>());
+    let session_ms = timeline::millis_between(timeline.start, timeline.end);
+    let summary = output::Summary {
+        currency: last.map_or("", |t| t.currency.as_str()),
+        time_zone: zone.name(),
         time_zone_source: zone_source,
-        total_cost: total.out(),
-        total_energy_cost: energy.out(),
-        total_time_cost: time.out(),
-        total_parking_cost: parking.out(),
-        total_fixed_cost: fixed.out(),
-        total_reservation_cost: reservation.out(),
-        total_energy: money::fmt4(energy_kwh),
-        total_time: output::hours(Decimal::new(session_ms, 3)),
-        total_charging_time: output::hours(time_s.into()),
-        total_parking_time: output::hours(parking_s.into()),
-        total_reservation_time: output::hours(reservation_s.into()),
-        billed_energy: money::fmt4(output::billed(&lines, Kind::Energy)),
-        billed_time: billed_hours(Kind::Time),
-        billed_parking_time: billed_hours(Kind::Parking),
-        billed_reservation_time: billed_hours(Kind::Reservation),
+        costs: [total, energy, time, parking, fixed, reservation],
+        total_energy: timeline.periods.iter().map(|p| p.energy).sum(),
+        seconds: [
+            Decimal::new(session_ms, 3),
+            sum_seconds(|p| p.time_s),
+            sum_seconds(|p| p.parking_s),
+            sum_seconds(|p| p.reservation_s),
+        ],
+        billed_energy: output::billed(&lines, Kind::Energy),
+        billed_seconds: [Kind::Time, Kind::Parking, Kind::Reservation].map(|kind| output::billed(&lines, kind)),
         min_price_applied: min_applied,
         max_price_applied: max_applied,
-        periods: output::periods(&timeline, &lines, &ids),
-    })
+    };
+    if breakdown {
+        let ids: Vec<Option<&str>> = tariff_of
+            .iter()
+            .map(|&t| tariffs.get(t).and_then(|t| t.id.as_deref()))
+            .collect();
+        let parts = output::Breakdown {
+            timeline: &timeline,
+            lines: &lines,
+            tariff_ids: &ids,
+        };
+        output::write(out, &summary, Some(&parts));
+    } else {
+        output::write(out, &summary, None);
+    }
+    Ok(())
+}
+
+/// Embedded tariffs compiled once per batch thread, keyed by their JSON text (CDRs of one CPO usually
+/// embed the same few tariffs).
+#[derive(Default)]
+pub(crate) struct EmbeddedTariffs {
+    compiled: HashMap<Box<str>, Arc<[Tariff]>>,
+}
+
+/// Distinct embedded tariff lists kept at most; past this the cache starts again (bounded memory).
+const EMBEDDED_CACHE_SIZE: usize = 256;
+
+/// The CDR's embedded tariffs, compiled (or found compiled in `cache`); `None` when it has none.
+fn embedded(
+    raw: &RawUsage<'_>,
+    object: &'static str,
+    bytes: &[u8],
+    cache: Option<&mut EmbeddedTariffs>,
+) -> Result<Option<Arc<[Tariff]>>, CoreError> {
+    let compile = |list: &[RawTariff<'_>]| -> Result<Arc<[Tariff]>, CoreError> {
+        list.iter()
+            .enumerate()
+            .map(|(i, t)| Tariff::compile(t, object, &format!("tariffs[{i}].")))
+            .collect()
+    };
+    let Some(text) = raw.tariffs_text else {
+        return raw.tariffs.as_deref().map(compile).transpose();
+    };
+    if let Some(hit) = cache.as_ref().and_then(|c| c.compiled.get(text)) {
+        return Ok(Some(Arc::clone(hit)));
+    }
+    let list: Vec<RawTariff<'_>> = match serde_json::from_str(text) {
+        Ok(list) => list,
+        // serde refuses them: decoding the whole input again words the error with its field path.
+        Err(_) => decode::<RawUsage<'_>>(object, bytes)?.tariffs.unwrap_or_default(),
+    };
+    let compiled = compile(&list)?;
+    if let Some(cache) = cache {
+        if cache.compiled.len() >= EMBEDDED_CACHE_SIZE {
+            cache.compiled.clear();
+        }
+        cache.compiled.insert(text.into(), Arc::clone(&compiled));
+    }
+    Ok(Some(compiled))
 }
 
 /// The Location's zone: `tz` if given, else the CDR's `cdr_location.time_zone` (not in 2.2.1, sent by some
@@ -161,7 +224,7 @@ fn zone(tz: Option<&str>, location: Option<&str>, needs_local: bool) -> Result<(
 /// by the period's `tariff_id`, else the first valid at the session start (else the first).
 fn tariff_of(
     tariffs: &[&Tariff],
-    timeline: &Timeline,
+    timeline: &Timeline<'_>,
     explicit: bool,
     object: &'static str,
 ) -> Result<Vec<usize>, CoreError> {
@@ -178,7 +241,7 @@ fn tariff_of(
         .periods
         .iter()
         .enumerate()
-        .map(|(i, p)| match p.tariff_id.as_deref() {
+        .map(|(i, p)| match p.tariff_id {
             None => Ok(default),
             Some(id) => by_id(id).ok_or_else(|| CoreError::PricingField {
                 object,

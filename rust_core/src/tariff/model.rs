@@ -158,10 +158,10 @@ impl Tariff {
         }
         let limit = |price: Option<&RawPrice<'_>>, name: &str| -> Result<Option<Limit>, CoreError> {
             let Some(price) = price else { return Ok(None) };
-            let excl = parse_number(price.excl_vat).map_err(|p| invalid(format!("{at}{name}.excl_vat"), p))?;
+            let excl = parse_number(price.excl_vat.get()).map_err(|p| invalid(format!("{at}{name}.excl_vat"), p))?;
             let incl = price
                 .incl_vat
-                .map(|v| parse_number(v).map_err(|p| invalid(format!("{at}{name}.incl_vat"), p)))
+                .map(|v| parse_number(v.get()).map_err(|p| invalid(format!("{at}{name}.incl_vat"), p)))
                 .transpose()?;
             Ok(Some(Limit { excl, incl }))
         };
@@ -243,16 +243,16 @@ fn component(raw: &RawComponent<'_>, at: &str) -> Result<Component, (String, Str
             format!("is not a TariffDimensionType: `{}`", raw.kind),
         )
     })?;
-    let price = parse_number(raw.price).map_err(|p| (format!("{at}.price"), p))?;
+    let price = parse_number(raw.price.get()).map_err(|p| (format!("{at}.price"), p))?;
     let vat = raw
         .vat
-        .map(parse_number)
+        .map(|v| parse_number(v.get()))
         .transpose()
         .map_err(|p| (format!("{at}.vat"), p))?;
     if vat.is_some_and(|v| v.is_sign_negative() && !v.is_zero()) {
         return Err((format!("{at}.vat"), "must not be negative".into()));
     }
-    let step = parse_number(raw.step_size).map_err(|p| (format!("{at}.step_size"), p))?;
+    let step = parse_number(raw.step_size.get()).map_err(|p| (format!("{at}.step_size"), p))?;
     if step.is_sign_negative() && !step.is_zero() || step.fract() != Decimal::ZERO {
         return Err((
             format!("{at}.step_size"),

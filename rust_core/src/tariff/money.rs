@@ -6,8 +6,6 @@ use std::str::FromStr;
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
-use serde_json::value::RawValue;
 
 /// Largest magnitude accepted for any price, volume or limit; keeps every sum far from overflow.
 pub(crate) const MAX_MAGNITUDE: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
@@ -19,8 +17,11 @@ pub(crate) const SECONDS_PER_HOUR: Decimal = Decimal::from_parts(3600, 0, 0, fal
 pub(crate) const WH_PER_KWH: Decimal = Decimal::from_parts(1000, 0, 0, false, 0);
 
 /// Parses a JSON number exactly from its text. `Err` holds the problem, to be placed after the field name.
-pub(crate) fn parse_number(raw: &RawValue) -> Result<Decimal, String> {
-    let text = raw.get().trim();
+pub(crate) fn parse_number(text: &str) -> Result<Decimal, String> {
+    if let Some(value) = parse_plain(text) {
+        return Ok(value);
+    }
+    let text = text.trim();
     let first = text.chars().next().unwrap_or(' ');
     if !(first == '-' || first.is_ascii_digit()) {
         return Err(format!("must be a number, not {}", preview(text)));
@@ -35,6 +36,59 @@ pub(crate) fn parse_number(raw: &RawValue) -> Result<Decimal, String> {
         ));
     }
     Ok(value.normalize())
+}
+
+/// 10^0 to 10^18.
+pub(crate) const POWERS_OF_TEN: [i64; 19] = {
+    let mut table = [1i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
+/// The common shape, `-?D+(.D+)?` with at most 18 digits and within range, read without `Decimal::from_str`;
+/// the same value `from_str` + `normalize` give. Anything else returns `None` for the general path.
+fn parse_plain(text: &str) -> Option<Decimal> {
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
+    };
+    if !digits.first()?.is_ascii_digit() {
+        return None;
+    }
+    let (mut mantissa, mut count, mut scale, mut dot) = (0i64, 0u32, 0u32, false);
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + i64::from(c - b'0');
+                count += 1;
+                scale += u32::from(dot);
+                if count > 18 {
+                    return None;
+                }
+            }
+            b'.' if !dot => dot = true,
+            _ => return None,
+        }
+    }
+    if dot && scale == 0 {
+        return None;
+    }
+    if mantissa == 0 {
+        return Some(Decimal::ZERO); // what `normalize` makes of -0 and 0.000
+    }
+    // `normalize`, without its 96-bit divisions: drop trailing zeros of the fraction.
+    while scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    if i128::from(mantissa) > 1_000_000_000 * i128::from(*POWERS_OF_TEN.get(scale as usize)?) {
+        return None; // out of range: the general path words the error
+    }
+    Some(Decimal::new(if negative { -mantissa } else { mantissa }, scale))
 }
 
 fn preview(text: &str) -> String {
@@ -59,7 +113,8 @@ pub(crate) fn round4(value: Decimal) -> Decimal {
     out
 }
 
-/// A decimal as text with exactly 4 decimals (`"1.2345"`).
+/// A decimal as text with exactly 4 decimals (`"1.2345"`); the reference the JSON writer is tested against.
+#[cfg(test)]
 pub(crate) fn fmt4(value: Decimal) -> String {
     round4(value).to_string()
 }
@@ -69,6 +124,14 @@ pub(crate) fn fmt4(value: Decimal) -> String {
 /// Reading "whole seconds": seconds are the step unit of every time dimension, and CDRs print hours with
 /// few decimals (20 min = 0.3333 h); snapping undoes that print rounding instead of billing 1200.xx s.
 pub(crate) fn hours_to_seconds(hours: Decimal) -> i64 {
+    let mantissa = hours.mantissa();
+    if let (Some(power), true) = (10i128.checked_pow(hours.scale()), mantissa.abs() < 1i128 << 80) {
+        // `hours * 3600` is exact in a Decimal at this size, so rounding the exact ratio gives the same.
+        let (num, den) = (mantissa * 3600, power);
+        let (q, r) = (num / den, num % den);
+        let rounded = if 2 * r.abs() >= den { q + num.signum() } else { q };
+        return i64::try_from(rounded).unwrap_or(0);
+    }
     (hours * SECONDS_PER_HOUR)
         .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
         .to_i64()
@@ -100,23 +163,6 @@ impl Amount {
             incl: self.incl + other.incl,
         }
     }
-
-    /// The output form: both figures as 4-decimal strings.
-    pub(crate) fn out(self) -> PriceOut {
-        PriceOut {
-            excl_vat: fmt4(self.excl),
-            incl_vat: fmt4(self.incl),
-        }
-    }
-}
-
-/// An amount as it leaves the engine: `{"excl_vat": "1.2345", "incl_vat": "1.4938"}`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub(crate) struct PriceOut {
-    /// Excluding VAT, 4 decimals.
-    pub(crate) excl_vat: String,
-    /// Including VAT, 4 decimals.
-    pub(crate) incl_vat: String,
 }
 
 #[cfg(test)]
@@ -124,26 +170,26 @@ pub(crate) struct PriceOut {
 mod tests {
     use super::*;
 
-    fn raw(text: &str) -> Box<RawValue> {
-        RawValue::from_string(text.to_owned()).unwrap()
+    fn raw(text: &str) -> &str {
+        text
     }
 
     #[test]
     fn parse_number_is_exact() {
         assert_eq!(
-            parse_number(&raw("0.1152")).unwrap(),
+            parse_number(raw("0.1152")).unwrap(),
             Decimal::from_str("0.1152").unwrap()
         );
-        assert_eq!(parse_number(&raw("1e-3")).unwrap(), Decimal::from_str("0.001").unwrap());
-        assert_eq!(parse_number(&raw("20")).unwrap(), Decimal::from(20));
+        assert_eq!(parse_number(raw("1e-3")).unwrap(), Decimal::from_str("0.001").unwrap());
+        assert_eq!(parse_number(raw("20")).unwrap(), Decimal::from(20));
     }
 
     #[test]
     fn parse_number_rejects_non_numbers_and_huge_values() {
-        assert!(parse_number(&raw("\"1\"")).unwrap_err().contains("must be a number"));
-        assert!(parse_number(&raw("null")).is_err());
-        assert!(parse_number(&raw("1e300")).unwrap_err().contains("out of range"));
-        assert!(parse_number(&raw("10000000000")).unwrap_err().contains("out of range"));
+        assert!(parse_number(raw("\"1\"")).unwrap_err().contains("must be a number"));
+        assert!(parse_number(raw("null")).is_err());
+        assert!(parse_number(raw("1e300")).unwrap_err().contains("out of range"));
+        assert!(parse_number(raw("10000000000")).unwrap_err().contains("out of range"));
     }
 
     #[test]
@@ -159,6 +205,62 @@ mod tests {
         let v = Decimal::from_str("5.00").unwrap();
         assert_eq!(with_vat(v, None), v);
         assert_eq!(with_vat(v, Some(Decimal::from(10))), Decimal::from_str("5.5").unwrap());
+    }
+
+    #[test]
+    fn plain_numbers_read_as_from_str_reads_them() {
+        for text in [
+            "0",
+            "-0",
+            "0.0",
+            "20",
+            "21.004",
+            "0.1667",
+            "-3.50",
+            "100.8",
+            "999999999",
+            "1000000000",
+            "1000000001",
+            "123456789012345678",
+            "1234567890123456789",
+            "0.000000000000000001",
+            "1.",
+            ".5",
+            "-",
+            "-.5",
+            "1e3",
+            "1.2.3",
+            "00.5",
+            "-0.000",
+        ] {
+            let general = Decimal::from_str(text)
+                .ok()
+                .map(|v| v.normalize())
+                .filter(|v| v.abs() <= MAX_MAGNITUDE);
+            if let Some(fast) = parse_plain(text) {
+                assert_eq!(Some(fast), general, "{text}");
+                assert_eq!(fast.scale(), general.unwrap().scale(), "{text}");
+            }
+            assert_eq!(
+                parse_number(text).ok(),
+                parse_number(&format!(" {text}")).ok(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn hours_to_seconds_matches_decimal_rounding() {
+        for n in -5000..5000i64 {
+            for scale in 0..6 {
+                let hours = Decimal::new(n * 37, scale);
+                let general = (hours * SECONDS_PER_HOUR)
+                    .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+                    .to_i64()
+                    .unwrap_or(0);
+                assert_eq!(hours_to_seconds(hours), general, "{hours}");
+            }
+        }
     }
 
     #[test]

@@ -1,60 +1,111 @@
 //! Totals, min/max clamping and the JSON result.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 use super::model::Limit;
-use super::money::{fmt4, Amount, PriceOut, SECONDS_PER_HOUR};
+use super::money::{Amount, SECONDS_PER_HOUR};
 use super::pricing::{Category, Kind, Line};
 use super::timeline::Timeline;
+use super::writer;
 
-/// The result of pricing, as serialized to JSON for Python.
-#[derive(Debug, Serialize)]
-pub(crate) struct PricingOut {
-    pub(crate) currency: String,
-    pub(crate) time_zone: String,
+/// The result of pricing, before it is written as JSON for Python (see `gateway/pricing.py`).
+#[derive(Debug)]
+pub(crate) struct Summary<'a> {
+    pub(crate) currency: &'a str,
+    pub(crate) time_zone: &'a str,
     /// `explicit`, `cdr_location` or `default` (UTC, only when no restriction depends on local time).
     pub(crate) time_zone_source: &'static str,
-    pub(crate) total_cost: PriceOut,
-    pub(crate) total_energy_cost: PriceOut,
-    pub(crate) total_time_cost: PriceOut,
-    pub(crate) total_parking_cost: PriceOut,
-    pub(crate) total_fixed_cost: PriceOut,
-    pub(crate) total_reservation_cost: PriceOut,
-    pub(crate) total_energy: String,
-    pub(crate) total_time: String,
-    pub(crate) total_charging_time: String,
-    pub(crate) total_parking_time: String,
-    pub(crate) total_reservation_time: String,
-    pub(crate) billed_energy: String,
-    pub(crate) billed_time: String,
-    pub(crate) billed_parking_time: String,
-    pub(crate) billed_reservation_time: String,
+    /// Total, energy, time, parking, fixed and reservation costs.
+    pub(crate) costs: [Amount; 6],
+    /// kWh.
+    pub(crate) total_energy: Decimal,
+    /// Session duration, charging, parking and reservation time, in seconds.
+    pub(crate) seconds: [Decimal; 4],
+    /// kWh billed after `step_size`.
+    pub(crate) billed_energy: Decimal,
+    /// Billed charging, parking and reservation time, in seconds.
+    pub(crate) billed_seconds: [Decimal; 3],
     pub(crate) min_price_applied: bool,
     pub(crate) max_price_applied: bool,
-    pub(crate) periods: Vec<PeriodOut>,
 }
 
-/// One period of the breakdown.
-#[derive(Debug, Serialize)]
-pub(crate) struct PeriodOut {
-    pub(crate) start_date_time: String,
-    pub(crate) tariff_id: Option<String>,
-    pub(crate) lines: Vec<LineOut>,
+const COST_NAMES: [&str; 6] = [
+    "total_cost",
+    "total_energy_cost",
+    "total_time_cost",
+    "total_parking_cost",
+    "total_fixed_cost",
+    "total_reservation_cost",
+];
+const TIME_NAMES: [&str; 4] = [
+    "total_time",
+    "total_charging_time",
+    "total_parking_time",
+    "total_reservation_time",
+];
+const BILLED_NAMES: [&str; 3] = ["billed_time", "billed_parking_time", "billed_reservation_time"];
+
+/// What the per-period breakdown is built from.
+pub(crate) struct Breakdown<'t, 'a> {
+    pub(crate) timeline: &'t Timeline<'a>,
+    pub(crate) lines: &'t [Line],
+    /// `Tariff.id` of each period's tariff.
+    pub(crate) tariff_ids: &'t [Option<&'t str>],
 }
 
-/// One priced (or free) quantity of a period.
-#[derive(Debug, Serialize)]
-pub(crate) struct LineOut {
-    /// `ENERGY`, `TIME`, `PARKING_TIME`, `RESERVATION_TIME` or `FLAT`.
-    pub(crate) dimension: &'static str,
-    /// Index of the tariff element used; `null` = no element applies (free).
-    pub(crate) element: Option<usize>,
-    /// Measured volume, kWh or hours; `null` for FLAT.
-    pub(crate) volume: Option<String>,
-    /// Billed volume after `step_size`.
-    pub(crate) billed_volume: Option<String>,
-    pub(crate) cost: PriceOut,
+fn amount(buf: &mut Vec<u8>, value: Amount) {
+    buf.extend_from_slice(b"{\"excl_vat\":");
+    writer::dec4(buf, value.excl);
+    buf.extend_from_slice(b",\"incl_vat\":");
+    writer::dec4(buf, value.incl);
+    buf.push(b'}');
+}
+
+/// Writes the result object; `periods` is `[]` without a breakdown.
+pub(crate) fn write(buf: &mut Vec<u8>, s: &Summary<'_>, breakdown: Option<&Breakdown<'_, '_>>) {
+    buf.push(b'{');
+    for (name, value) in [("currency", s.currency), ("time_zone", s.time_zone)] {
+        writer::key(buf, name);
+        writer::string(buf, value);
+        buf.push(b',');
+    }
+    writer::key(buf, "time_zone_source");
+    writer::string(buf, s.time_zone_source);
+    for (name, cost) in COST_NAMES.iter().zip(s.costs) {
+        buf.push(b',');
+        writer::key(buf, name);
+        amount(buf, cost);
+    }
+    buf.push(b',');
+    writer::key(buf, "total_energy");
+    writer::dec4(buf, s.total_energy);
+    for (name, seconds) in TIME_NAMES.iter().zip(s.seconds) {
+        buf.push(b',');
+        writer::key(buf, name);
+        writer::hours(buf, seconds);
+    }
+    buf.push(b',');
+    writer::key(buf, "billed_energy");
+    writer::dec4(buf, s.billed_energy);
+    for (name, seconds) in BILLED_NAMES.iter().zip(s.billed_seconds) {
+        buf.push(b',');
+        writer::key(buf, name);
+        writer::hours(buf, seconds);
+    }
+    for (name, flag) in [
+        ("min_price_applied", s.min_price_applied),
+        ("max_price_applied", s.max_price_applied),
+    ] {
+        buf.push(b',');
+        writer::key(buf, name);
+        buf.extend_from_slice(if flag { b"true" } else { b"false" });
+    }
+    buf.extend_from_slice(b",\"periods\":[");
+    if let Some(breakdown) = breakdown {
+        periods(buf, breakdown);
+    }
+    buf.extend_from_slice(b"]}");
 }
 
 /// Sums in money, plus money·seconds (divided by 3600 once, at the end, to stay exact).
@@ -67,6 +118,9 @@ struct Sum {
 impl Sum {
     fn total(self) -> Amount {
         let per_hour = self.money_seconds;
+        if per_hour.excl.is_zero() && per_hour.incl.is_zero() {
+            return self.money; // the same Decimal as adding 0 / 3600, without two divisions
+        }
         self.money.add(Amount {
             excl: per_hour.excl / SECONDS_PER_HOUR,
             incl: per_hour.incl / SECONDS_PER_HOUR,
@@ -148,11 +202,6 @@ pub(crate) fn clamp(raw: Amount, min: Option<Limit>, max: Option<Limit>) -> (Amo
     (out, applied[0], applied[1])
 }
 
-/// Hours from seconds, 4 decimals.
-pub(crate) fn hours(seconds: Decimal) -> String {
-    fmt4(seconds / SECONDS_PER_HOUR)
-}
-
 /// Sum of `kind`'s billed quantity: priced lines only, `step_size` extra included.
 pub(crate) fn billed(lines: &[Line], kind: Kind) -> Decimal {
     lines
@@ -162,39 +211,66 @@ pub(crate) fn billed(lines: &[Line], kind: Kind) -> Decimal {
         .sum()
 }
 
-/// The per-period breakdown.
-pub(crate) fn periods(timeline: &Timeline, lines: &[Line], tariff_ids: &[Option<String>]) -> Vec<PeriodOut> {
-    let mut out: Vec<PeriodOut> = timeline
-        .periods
-        .iter()
-        .enumerate()
-        .map(|(i, p)| PeriodOut {
-            start_date_time: p.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            tariff_id: tariff_ids.get(i).cloned().flatten(),
-            lines: Vec::new(),
-        })
-        .collect();
-    for line in lines {
-        let volume = |q: Decimal| match line.kind {
-            Kind::Flat => None,
-            Kind::Energy => Some(fmt4(q)),
-            _ => Some(hours(q)),
-        };
-        if let Some(period) = out.get_mut(line.period) {
-            period.lines.push(LineOut {
-                dimension: line.kind.name(),
-                element: line.source.map(|s| s.1),
-                volume: volume(line.quantity),
-                billed_volume: volume(if line.component.is_some() {
-                    line.billed()
-                } else {
-                    Decimal::ZERO
-                }),
-                cost: line_cost(line).out(),
-            });
+/// The per-period breakdown: every period with its lines, in period order.
+fn periods(buf: &mut Vec<u8>, b: &Breakdown<'_, '_>) {
+    let mut lines = b.lines.iter().peekable();
+    for (i, p) in b.timeline.periods.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
         }
+        buf.extend_from_slice(b"{\"start_date_time\":");
+        period_start(buf, p.start);
+        buf.extend_from_slice(b",\"tariff_id\":");
+        match b.tariff_ids.get(i).copied().flatten() {
+            Some(id) => writer::string(buf, id),
+            None => buf.extend_from_slice(b"null"),
+        }
+        buf.extend_from_slice(b",\"lines\":[");
+        let mut first = true;
+        while let Some(line) = lines.next_if(|l| l.period <= i) {
+            if line.period == i {
+                if !first {
+                    buf.push(b',');
+                }
+                first = false;
+                line_json(buf, line);
+            }
+        }
+        buf.extend_from_slice(b"]}");
     }
-    out
+}
+
+fn period_start(buf: &mut Vec<u8>, start: DateTime<Utc>) {
+    writer::datetime(buf, start);
+}
+
+fn line_json(buf: &mut Vec<u8>, line: &Line) {
+    let volume = |buf: &mut Vec<u8>, q: Decimal| match line.kind {
+        Kind::Flat => buf.extend_from_slice(b"null"),
+        Kind::Energy => writer::dec4(buf, q),
+        _ => writer::hours(buf, q),
+    };
+    buf.extend_from_slice(b"{\"dimension\":");
+    writer::string(buf, line.kind.name());
+    buf.extend_from_slice(b",\"element\":");
+    match line.source {
+        Some((_, e, _)) => writer::uint(buf, e),
+        None => buf.extend_from_slice(b"null"),
+    }
+    buf.extend_from_slice(b",\"volume\":");
+    volume(buf, line.quantity);
+    buf.extend_from_slice(b",\"billed_volume\":");
+    volume(
+        buf,
+        if line.component.is_some() {
+            line.billed()
+        } else {
+            Decimal::ZERO
+        },
+    );
+    buf.extend_from_slice(b",\"cost\":");
+    amount(buf, line_cost(line));
+    buf.push(b'}');
 }
 
 #[cfg(test)]

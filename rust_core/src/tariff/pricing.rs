@@ -84,10 +84,11 @@ pub(crate) fn lines(tariffs: &[&Tariff], timeline: &Timeline, tariff_of: &[usize
     for (i, period) in timeline.periods.iter().enumerate() {
         let t = tariff_of.get(i).copied().unwrap_or(0);
         let Some(tariff) = tariffs.get(t) else { continue };
-        let mut lookups: Vec<(Lookup, Category)> = Vec::with_capacity(2);
+        // At most two phases per period (reservation, session): no allocation for them.
+        let mut lookups: [Option<(Lookup, Category)>; 2] = [None, None];
         if period.in_reservation {
             let lookup = if expired { Lookup::Expired } else { Lookup::Reservation };
-            lookups.push((lookup, Category::Reservation));
+            lookups[0] = Some((lookup, Category::Reservation));
             if period.reservation_s > 0 {
                 out.push(line(
                     tariff,
@@ -102,7 +103,7 @@ pub(crate) fn lines(tariffs: &[&Tariff], timeline: &Timeline, tariff_of: &[usize
             }
         }
         if period.in_session {
-            lookups.push((Lookup::Session, Category::Fixed));
+            lookups[1] = Some((Lookup::Session, Category::Fixed));
             let quantities = [
                 (Dimension::Energy, Kind::Energy, period.energy),
                 (Dimension::Time, Kind::Time, Decimal::from(period.time_s)),
@@ -125,7 +126,7 @@ pub(crate) fn lines(tariffs: &[&Tariff], timeline: &Timeline, tariff_of: &[usize
             }
         }
         // Ambiguity 14: every distinct FLAT component that becomes active is billed once.
-        for (lookup, category) in lookups {
+        for (lookup, category) in lookups.into_iter().flatten() {
             let Some((e, c)) = select(tariff, lookup, Dimension::Flat, &period.instant) else {
                 continue;
             };
@@ -199,7 +200,7 @@ mod tests {
     fn run(tariff: &str, cdr: &str) -> Vec<Line> {
         let tariff = Tariff::from_json(tariff.as_bytes()).unwrap();
         let raw: RawUsage<'_> = decode("CDR", cdr.as_bytes()).unwrap();
-        let timeline = Timeline::build(&raw, "CDR", chrono_tz::UTC).unwrap();
+        let timeline = Timeline::build(&raw, "CDR", Some(chrono_tz::UTC)).unwrap();
         let tariff_of = vec![0; timeline.periods.len()];
         lines(&[&tariff], &timeline, &tariff_of, false)
     }

@@ -91,7 +91,7 @@ impl Restrictions {
         let field = |name: &str| format!("{at}.{name}");
         let num = |value: Option<&serde_json::value::RawValue>, name: &str| -> Result<Option<Decimal>, CoreError> {
             value
-                .map(|v| parse_number(v).map_err(|problem| invalid(field(name), problem)))
+                .map(|v| parse_number(v.get()).map_err(|problem| invalid(field(name), problem)))
                 .transpose()
         };
         let start = raw

@@ -156,3 +156,37 @@ fn garbage_is_an_error_not_a_panic() {
         assert!(Tariff::from_json(bytes).is_err());
     }
 }
+
+#[test]
+fn malformed_embedded_tariffs_are_refused_even_with_an_explicit_tariff() {
+    let tariff = Tariff::from_json(START_AND_ENERGY.as_bytes()).unwrap();
+    let good = cdr(
+        "2024-01-15T10:00:00Z",
+        "2024-01-15T11:00:00Z",
+        &[("2024-01-15T10:00:00Z", r#"{"type": "ENERGY", "volume": 20}"#)],
+    );
+    let bad = good.replacen('{', r#"{"tariffs": [{"currency": 5}], "#, 1);
+    let err = price(Some(&tariff), Usage::Cdr, bad.as_bytes(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("tariffs[0].currency"), "{err}");
+    let err = price(None, Usage::Cdr, bad.as_bytes(), None).unwrap_err().to_string();
+    assert!(err.contains("tariffs[0].currency"), "{err}");
+    let mut cache = super::EmbeddedTariffs::default();
+    let embedded = good.replacen('{', &format!(r#"{{"tariffs": [{START_AND_ENERGY}], "#), 1);
+    for _ in 0..2 {
+        let mut out = Vec::new();
+        super::price_into(
+            &mut out,
+            None,
+            Usage::Cdr,
+            embedded.as_bytes(),
+            None,
+            true,
+            Some(&mut cache),
+        )
+        .unwrap();
+        assert_eq!(out, price(None, Usage::Cdr, embedded.as_bytes(), None).unwrap());
+    }
+    assert_eq!(cache.compiled.len(), 1);
+}

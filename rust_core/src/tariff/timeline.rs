@@ -1,6 +1,6 @@
 //! A CDR's or Session's charging periods as a timeline of instants with quantities.
 
-use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
@@ -11,7 +11,7 @@ use crate::errors::CoreError;
 
 /// One charging period, ready to price.
 #[derive(Debug, Clone)]
-pub(crate) struct Period {
+pub(crate) struct Period<'a> {
     /// Start (UTC).
     pub(crate) start: DateTime<Utc>,
     /// What restrictions look at when the period starts.
@@ -29,23 +29,26 @@ pub(crate) struct Period {
     /// The period belongs to the session proper (not only to a reservation).
     pub(crate) in_session: bool,
     /// `tariff_id`, when given.
-    pub(crate) tariff_id: Option<String>,
+    pub(crate) tariff_id: Option<&'a str>,
 }
 
 /// The session start and the periods of a CDR or Session.
 #[derive(Debug, Clone)]
-pub(crate) struct Timeline {
+pub(crate) struct Timeline<'a> {
     /// `start_date_time`.
     pub(crate) start: DateTime<Utc>,
     /// End of the last period: `end_date_time`, else `last_updated`, else the start of the last period.
     pub(crate) end: DateTime<Utc>,
     /// Periods in time order.
-    pub(crate) periods: Vec<Period>,
+    pub(crate) periods: Vec<Period<'a>>,
 }
 
-impl Timeline {
+impl<'a> Timeline<'a> {
     /// Builds the timeline; `object` names the input in errors (`CDR` or `session`).
-    pub(crate) fn build(raw: &RawUsage<'_>, object: &'static str, zone: Tz) -> Result<Self, CoreError> {
+    ///
+    /// `zone`: the Location's zone, when some restriction looks at local time; `None` skips the conversion
+    /// (the local date and time of the instants are then UTC's and nothing reads them).
+    pub(crate) fn build(raw: &'a RawUsage<'_>, object: &'static str, zone: Option<Tz>) -> Result<Self, CoreError> {
         let invalid = |field: String, problem: String| CoreError::PricingField { object, field, problem };
         let start = parse_datetime(&raw.start_date_time).map_err(|p| invalid("start_date_time".into(), p))?;
         let raw_periods = raw.charging_periods.as_deref().unwrap_or_default();
@@ -83,18 +86,21 @@ impl Timeline {
     }
 }
 
-fn period(
-    raw: &RawPeriod<'_>,
+fn period<'a>(
+    raw: &'a RawPeriod<'_>,
     i: usize,
     session_start: DateTime<Utc>,
     energy_so_far: Decimal,
-    zone: Tz,
-) -> Result<Period, (String, String)> {
+    zone: Option<Tz>,
+) -> Result<Period<'a>, (String, String)> {
     // Field paths are only formatted on the error path: this runs for every period of every CDR.
     let at = || format!("charging_periods[{i}]");
     let start = parse_datetime(&raw.start_date_time).map_err(|p| (format!("{}.start_date_time", at()), p))?;
-    let local = zone.from_utc_datetime(&start.naive_utc()).naive_local();
-    let millis = (start - session_start).num_milliseconds();
+    let local = match zone {
+        Some(zone) => zone.from_utc_datetime(&start.naive_utc()).naive_local(),
+        None => start.naive_utc(),
+    };
+    let millis = millis_between(session_start, start);
     let mut p = Period {
         start,
         instant: Instant {
@@ -112,7 +118,7 @@ fn period(
         reservation_s: 0,
         in_reservation: false,
         in_session: false,
-        tariff_id: raw.tariff_id.clone(),
+        tariff_id: raw.tariff_id.as_deref(),
     };
     if raw.dimensions.is_empty() {
         return Err((
@@ -123,7 +129,7 @@ fn period(
     let mut session_dimension = false;
     for (d, dimension) in raw.dimensions.iter().enumerate() {
         let field = || format!("{}.dimensions[{d}].volume", at());
-        let volume = parse_number(dimension.volume).map_err(|problem| (field(), problem))?;
+        let volume = parse_number(dimension.volume.0).map_err(|problem| (field(), problem))?;
         let non_negative = |v: Decimal| {
             if v.is_sign_negative() && !v.is_zero() {
                 Err((
@@ -137,7 +143,7 @@ fn period(
                 Ok(v)
             }
         };
-        match dimension.kind.as_str() {
+        match dimension.kind.as_ref() {
             "ENERGY" => {
                 p.energy += non_negative(volume)?;
                 session_dimension = true;
@@ -174,9 +180,23 @@ fn period(
     Ok(p)
 }
 
+/// Whole milliseconds from `from` to `to`, truncated toward zero as `TimeDelta::num_milliseconds` does;
+/// in plain nanosecond arithmetic where both fit (years 1677 to 2262), which is many times cheaper.
+pub(crate) fn millis_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    match (to.timestamp_nanos_opt(), from.timestamp_nanos_opt()) {
+        (Some(a), Some(b)) => a
+            .checked_sub(b)
+            .map_or_else(|| (to - from).num_milliseconds(), |d| d / 1_000_000),
+        _ => (to - from).num_milliseconds(),
+    }
+}
+
 /// Parses an OCPI `DateTime`: `YYYY-MM-DDThh:mm:ss[.fff][Z]`, UTC; offsets are refused (ambiguity 6).
 pub(crate) fn parse_datetime(text: &str) -> Result<DateTime<Utc>, String> {
     let bare = text.strip_suffix('Z').unwrap_or(text);
+    if let Some(fast) = parse_plain(bare.as_bytes()) {
+        return Ok(fast);
+    }
     NaiveDateTime::parse_from_str(bare, "%Y-%m-%dT%H:%M:%S%.f")
         .map(|naive| naive.and_utc())
         .map_err(|_| {
@@ -185,6 +205,38 @@ pub(crate) fn parse_datetime(text: &str) -> Result<DateTime<Utc>, String> {
                 preview(text)
             )
         })
+}
+
+/// The usual shape, `YYYY-MM-DDThh:mm:ss` with 0 to 9 fraction digits, read without chrono's format parser.
+/// Anything else (or out of range) returns `None` and goes through chrono, which then decides; this accepts
+/// only texts chrono accepts with the same meaning.
+fn parse_plain(b: &[u8]) -> Option<DateTime<Utc>> {
+    let (head, frac) = (b.get(..19)?, b.get(19..)?);
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        head.get(range)?
+            .iter()
+            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if !separators.iter().all(|&(i, c)| head.get(i) == Some(&c)) {
+        return None;
+    }
+    let nanos = match frac {
+        [] => 0,
+        [b'.', rest @ ..] if (1..=9).contains(&rest.len()) => {
+            let value = rest
+                .iter()
+                .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))?;
+            value * 10u32.pow(9 - rest.len() as u32)
+        }
+        _ => return None,
+    };
+    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if second > 59 {
+        return None; // a leap second: chrono's own reading
+    }
+    let date = NaiveDate::from_ymd_opt(i32::try_from(digits(0..4)?).ok()?, digits(5..7)?, digits(8..10)?)?;
+    Some(date.and_hms_nano_opt(hour, minute, second, nanos)?.and_utc())
 }
 
 fn preview(text: &str) -> String {
@@ -197,9 +249,11 @@ mod tests {
     use super::*;
     use crate::tariff::wire::decode;
 
-    fn build(json: &str, zone: Tz) -> Result<Timeline, CoreError> {
-        let raw: RawUsage<'_> = decode("CDR", json.as_bytes())?;
-        Timeline::build(&raw, "CDR", zone)
+    fn build(json: &str, zone: Tz) -> Result<Timeline<'static>, CoreError> {
+        // The timeline borrows the decoded CDR, which borrows the text: both live for the test run.
+        let json: &'static str = Box::leak(json.to_owned().into_boxed_str());
+        let raw: &'static RawUsage<'static> = Box::leak(Box::new(decode("CDR", json.as_bytes())?));
+        Timeline::build(raw, "CDR", Some(zone))
     }
 
     const CDR: &str = r#"{"start_date_time": "2024-03-31T00:30:00Z", "end_date_time": "2024-03-31T02:00:00Z",
@@ -218,6 +272,26 @@ mod tests {
         assert_eq!(t.periods[1].instant.duration_s, Decimal::from(3600));
         assert_eq!(t.periods[0].time_s, 1200);
         assert_eq!(t.periods[1].instant.power.max, Some(Decimal::from(11)));
+    }
+
+    #[test]
+    fn millis_between_truncates_like_time_delta() {
+        let texts = [
+            "2024-01-15T10:00:00Z",
+            "2024-01-15T10:00:00.0006Z",
+            "2024-01-15T10:00:00.0015Z",
+            "2024-01-15T09:59:59.9994Z",
+            "1970-01-01T00:00:00Z",
+            "2262-04-11T23:47:16Z",
+            "2300-01-01T00:00:00.5Z",
+            "1600-01-01T00:00:00.25Z",
+        ];
+        for a in texts {
+            for b in texts {
+                let (a, b) = (parse_datetime(a).unwrap(), parse_datetime(b).unwrap());
+                assert_eq!(millis_between(a, b), (b - a).num_milliseconds(), "{a} {b}");
+            }
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //!
 //! Unknown fields are ignored (ambiguity 8). Numbers stay `RawValue` so that `money` parses them exactly.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -90,47 +92,65 @@ pub(crate) struct RawRestrictions<'a> {
 }
 
 /// An OCPI CDR, or an OCPI Session (which has the same fields for pricing; `end_date_time` optional).
+///
+/// Strings are borrowed from the input (`Cow` owns only those with escapes): this is decoded for every CDR.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawUsage<'a> {
-    pub(crate) start_date_time: String,
-    #[serde(default)]
-    pub(crate) end_date_time: Option<String>,
-    #[serde(default)]
-    pub(crate) last_updated: Option<String>,
-    #[serde(default)]
-    pub(crate) currency: Option<String>,
-    #[serde(default)]
-    pub(crate) cdr_location: Option<RawCdrLocation>,
+    #[serde(borrow)]
+    pub(crate) start_date_time: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub(crate) end_date_time: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(crate) last_updated: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(crate) currency: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(crate) cdr_location: Option<RawCdrLocation<'a>>,
     #[serde(default, borrow)]
     pub(crate) tariffs: Option<Vec<RawTariff<'a>>>,
+    /// The text of `tariffs`, left undecoded by [`super::scan`] so that a batch compiles each text once.
+    #[serde(skip)]
+    pub(crate) tariffs_text: Option<&'a str>,
     #[serde(default, borrow)]
     pub(crate) charging_periods: Option<Vec<RawPeriod<'a>>>,
 }
 
 /// The part of `CdrLocation` pricing may use: `time_zone` is not in 2.2.1, but some peers send it.
 #[derive(Debug, Deserialize)]
-pub(crate) struct RawCdrLocation {
-    #[serde(default)]
-    pub(crate) time_zone: Option<String>,
+pub(crate) struct RawCdrLocation<'a> {
+    #[serde(default, borrow)]
+    pub(crate) time_zone: Option<Cow<'a, str>>,
 }
 
 /// An OCPI `ChargingPeriod`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawPeriod<'a> {
-    pub(crate) start_date_time: String,
+    #[serde(borrow)]
+    pub(crate) start_date_time: Cow<'a, str>,
     #[serde(borrow)]
     pub(crate) dimensions: Vec<RawDimension<'a>>,
-    #[serde(default)]
-    pub(crate) tariff_id: Option<String>,
+    #[serde(default, borrow)]
+    pub(crate) tariff_id: Option<Cow<'a, str>>,
 }
 
 /// An OCPI `CdrDimension`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawDimension<'a> {
-    #[serde(rename = "type")]
-    pub(crate) kind: String,
+    #[serde(rename = "type", borrow)]
+    pub(crate) kind: Cow<'a, str>,
     #[serde(borrow)]
-    pub(crate) volume: &'a RawValue,
+    pub(crate) volume: RawText<'a>,
+}
+
+/// The text of a JSON value as received (a number is then parsed from it exactly); a borrowed `RawValue`
+/// that [`super::scan`] can also build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawText<'a>(pub(crate) &'a str);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawText<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&'de RawValue>::deserialize(deserializer).map(|raw| RawText(raw.get()))
+    }
 }
 
 /// Decodes `bytes` as `T`; on failure decodes again, tracking the path, so the error names the field.

@@ -1,0 +1,479 @@
+//! A fast reader of the CDR and Session fields pricing needs, for the common case.
+//!
+//! serde's derived reader spends most of a batch's time on the fields pricing skips (`cdr_token`,
+//! `cdr_location`, totals...). This reader walks the JSON once, borrows what it keeps, and skips the rest
+//! with a strict grammar check. It never decides that input is invalid: anything outside the plain
+//! common shape (escapes in strings, a duplicate field, a missing field, a wrong type, JSON it does not
+//! fully understand) makes it give up with `None`, and the serde reader then decodes the input and writes
+//! the error. When it does return a value, that value equals what serde would have produced (tested below
+//! and against recorded results).
+
+// `Option<Option<T>>` throughout: the outer `None` means "give up, serde decides"; the inner one is a JSON null.
+#![allow(clippy::option_option)]
+// The byte-level primitives must inline into the loops that call them; callgrind shows up to 10% more
+// instructions for the whole of pricing when the compiler decides otherwise.
+#![allow(clippy::inline_always)]
+
+use std::borrow::Cow;
+
+use super::wire::{RawCdrLocation, RawDimension, RawPeriod, RawText, RawUsage};
+
+/// Bytes that end the plain part of a string: the closing quote, an escape, a control character.
+const STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// How many bytes at the start of `bytes` are none of [`STOP`], eight at a time.
+///
+/// Per 8-byte word, the classic bit tricks flag bytes below 0x20 and bytes equal to `"` or `\\`; a flag can
+/// be wrong only above a true one (a borrow runs upwards), so the lowest flag is exactly the first stop byte.
+#[inline(always)]
+fn plain_len(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let flags = below(w, 0x20) | below(w ^ (ONES * u64::from(b'"')), 1) | below(w ^ (ONES * u64::from(b'\\')), 1);
+        if flags != 0 {
+            return at + (flags.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + bytes.get(at..).map_or(0, |rest| {
+        rest.iter().position(|&b| STOP[usize::from(b)]).unwrap_or(rest.len())
+    })
+}
+
+/// Deeper nesting than this in skipped values is left to serde (whose own limit is 128).
+const MAX_DEPTH: u32 = 100;
+
+/// Reads a CDR or Session, or `None` when serde must decide.
+pub(crate) fn usage(bytes: &[u8]) -> Option<RawUsage<'_>> {
+    // serde checks UTF-8 only in the strings it keeps; checking it all at once keeps this reader simple.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut scanner = Scanner { text, at: 0 };
+    let usage = scanner.usage()?;
+    scanner.space();
+    (scanner.at == text.len()).then_some(usage)
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+/// A field seen at most once: a second occurrence is serde's "duplicate field" error.
+fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value);
+    Some(())
+}
+
+impl<'a> Scanner<'a> {
+    #[inline(always)]
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    #[inline(always)]
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.at).copied()
+    }
+
+    #[inline(always)]
+    fn space(&mut self) {
+        // Compact JSON has no spaces at all: one comparison settles the usual case.
+        while self
+            .peek()
+            .is_some_and(|b| b <= b' ' && matches!(b, b' ' | b'\n' | b'\t' | b'\r'))
+        {
+            self.at += 1;
+        }
+    }
+
+    /// The next non-space byte, not consumed.
+    #[inline(always)]
+    fn next(&mut self) -> Option<u8> {
+        self.space();
+        self.peek()
+    }
+
+    #[inline(always)]
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.next()? == byte).then(|| self.at += 1)
+    }
+
+    /// A string without escapes or control characters; its contents.
+    #[inline(always)]
+    fn string(&mut self) -> Option<&'a str> {
+        let range = self.string_range()?;
+        self.text.get(range)
+    }
+
+    /// Where the contents of a string without escapes or control characters are (no `str` made of it).
+    #[inline(always)]
+    fn string_range(&mut self) -> Option<std::ops::Range<usize>> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let rest = self.bytes().get(start..)?;
+        let len = plain_len(rest);
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
+        self.at = start + len + 1;
+        Some(start..start + len)
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        self.space();
+        self.bytes()
+            .get(self.at..)?
+            .starts_with(word.as_bytes())
+            .then(|| self.at += word.len())
+    }
+
+    /// `null` (`Some(None)`) or a string.
+    fn nullable_string(&mut self) -> Option<Option<&'a str>> {
+        if self.next()? == b'n' {
+            self.literal("null")?;
+            return Some(None);
+        }
+        self.string().map(Some)
+    }
+
+    fn number(&mut self) -> Option<()> {
+        let bytes = self.bytes();
+        let mut at = self.at;
+        let digits = |at: &mut usize| {
+            let start = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at > start
+        };
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        match bytes.get(at)? {
+            b'0' => at += 1,
+            b'1'..=b'9' => {
+                digits(&mut at);
+            }
+            _ => return None,
+        }
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            digits(&mut at).then_some(())?;
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            digits(&mut at).then_some(())?;
+        }
+        self.at = at;
+        Some(())
+    }
+
+    /// A member name: one of `known` compared in place (cheaper than searching for the closing quote),
+    /// else any string.
+    #[inline(always)]
+    fn key(&mut self, known: &[&'static [u8]]) -> Option<&'a [u8]> {
+        self.space();
+        if let Some((b'"', tail)) = self.bytes().get(self.at..).and_then(<[u8]>::split_first) {
+            for &name in known {
+                if tail.starts_with(name) && tail.get(name.len()) == Some(&b'"') {
+                    self.at += name.len() + 2;
+                    return Some(name);
+                }
+            }
+        }
+        let range = self.string_range()?;
+        self.bytes().get(range)
+    }
+
+    /// Calls `member` with each key of an object; `member` reads the value. `known`: the keys expected
+    /// most (see [`Self::key`]).
+    fn object(
+        &mut self,
+        known: &[&'static [u8]],
+        mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        if self.next()? == b'}' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            let key = self.key(known)?;
+            self.eat(b':')?;
+            member(self, key)?;
+            match self.next()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Calls `item` for each element of an array.
+    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.next()? == b']' {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            match self.next()? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.next()? {
+            b'"' => self.string_range().map(drop),
+            b'{' => self.object(&[], |s, _| s.skip(depth + 1)),
+            b'[' => self.array(|s| s.skip(depth + 1)),
+            b't' => self.literal("true"),
+            b'f' => self.literal("false"),
+            b'n' => self.literal("null"),
+            _ => self.number(),
+        }
+    }
+
+    /// The text of the next value (as a `RawValue` holds it).
+    fn value_text(&mut self) -> Option<&'a str> {
+        self.space();
+        let start = self.at;
+        self.skip(1)?;
+        self.text.get(start..self.at)
+    }
+
+    fn usage(&mut self) -> Option<RawUsage<'a>> {
+        let (mut start, mut end, mut last_updated, mut currency) = (None, None, None, None);
+        let (mut location, mut tariffs, mut periods) = (None, None, None);
+        self.object(&[], |s, key| match key {
+            b"start_date_time" => once(&mut start, s.string()?),
+            b"end_date_time" => once(&mut end, s.nullable_string()?),
+            b"last_updated" => once(&mut last_updated, s.nullable_string()?),
+            b"currency" => once(&mut currency, s.nullable_string()?),
+            b"cdr_location" => once(&mut location, s.location()?),
+            b"tariffs" => once(&mut tariffs, s.tariffs()?),
+            b"charging_periods" => once(&mut periods, s.periods()?),
+            _ => s.skip(1),
+        })?;
+        let borrowed = |text: Option<Option<&'a str>>| text.flatten().map(Cow::Borrowed);
+        Some(RawUsage {
+            start_date_time: Cow::Borrowed(start?),
+            end_date_time: borrowed(end),
+            last_updated: borrowed(last_updated),
+            currency: borrowed(currency),
+            cdr_location: location.flatten(),
+            tariffs: None,
+            tariffs_text: tariffs.flatten(),
+            charging_periods: periods.flatten(),
+        })
+    }
+
+    fn location(&mut self) -> Option<Option<RawCdrLocation<'a>>> {
+        if self.next()? == b'n' {
+            self.literal("null")?;
+            return Some(None);
+        }
+        let mut zone = None;
+        self.object(&[], |s, key| match key {
+            b"time_zone" => once(&mut zone, s.nullable_string()?),
+            _ => s.skip(2),
+        })?;
+        Some(Some(RawCdrLocation {
+            time_zone: zone.flatten().map(Cow::Borrowed),
+        }))
+    }
+
+    /// Embedded tariffs: only their text, which pricing decodes (or finds compiled already).
+    fn tariffs(&mut self) -> Option<Option<&'a str>> {
+        let text = self.value_text()?;
+        Some((text != "null").then_some(text))
+    }
+
+    fn periods(&mut self) -> Option<Option<Vec<RawPeriod<'a>>>> {
+        if self.next()? == b'n' {
+            self.literal("null")?;
+            return Some(None);
+        }
+        let mut periods = Vec::new();
+        self.array(|s| {
+            periods.push(s.period()?);
+            Some(())
+        })?;
+        Some(Some(periods))
+    }
+
+    fn period(&mut self) -> Option<RawPeriod<'a>> {
+        let (mut start, mut dimensions, mut tariff_id) = (None, None, None);
+        self.object(&[b"start_date_time", b"dimensions", b"tariff_id"], |s, key| match key {
+            b"start_date_time" => once(&mut start, s.string()?),
+            b"dimensions" => {
+                let mut list = Vec::with_capacity(6);
+                s.array(|s| {
+                    list.push(s.dimension()?);
+                    Some(())
+                })?;
+                once(&mut dimensions, list)
+            }
+            b"tariff_id" => once(&mut tariff_id, s.nullable_string()?),
+            _ => s.skip(3),
+        })?;
+        Some(RawPeriod {
+            start_date_time: Cow::Borrowed(start?),
+            dimensions: dimensions?,
+            tariff_id: tariff_id.flatten().map(Cow::Borrowed),
+        })
+    }
+
+    fn dimension(&mut self) -> Option<RawDimension<'a>> {
+        let (mut kind, mut volume) = (None, None);
+        self.object(&[b"type", b"volume"], |s, key| match key {
+            b"type" => once(&mut kind, s.string()?),
+            b"volume" => once(&mut volume, s.value_text()?),
+            _ => s.skip(4),
+        })?;
+        Some(RawDimension {
+            kind: Cow::Borrowed(kind?),
+            volume: RawText(volume?),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::tariff::wire::decode;
+
+    const CDR: &str = r#"{"id": "C1", "start_date_time": "2024-01-15T10:00:00Z", "end_date_time": "2024-01-15T11:00:00Z",
+        "currency": "EUR", "cdr_token": {"uid": "012", "type": "RFID", "nested": [1, -2.5e3, true, false, null, {}, []]},
+        "cdr_location": {"id": "L", "time_zone": "Europe/Berlin", "coordinates": {"latitude": "52.52"}},
+        "charging_periods": [
+          {"start_date_time": "2024-01-15T10:00:00Z", "tariff_id": "T1",
+           "dimensions": [{"type": "ENERGY", "volume": 21.004}, {"volume": 0.5, "type": "TIME"}]},
+          {"start_date_time": "2024-01-15T10:30:00", "extra": "x", "dimensions": [{"type": "PARKING_TIME", "volume": "0.5"}]}
+        ],
+        "tariffs": [{"id": "T1", "currency": "EUR", "elements": [{"price_components": [{"type": "TIME", "price": 2.00, "step_size": 1}]}]}],
+        "total_cost": {"excl_vat": 0, "incl_vat": 0}, "last_updated": null}"#;
+
+    fn same_as_serde(text: &str) {
+        let fast = usage(text.as_bytes());
+        let slow = decode::<RawUsage<'_>>("CDR", text.as_bytes());
+        match (fast, slow) {
+            (Some(mut fast), Ok(slow)) => {
+                if let Some(text) = fast.tariffs_text.take() {
+                    fast.tariffs = Some(serde_json::from_str(text).expect("tariffs as serde reads them"));
+                }
+                assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text}");
+            }
+            (Some(fast), Err(err)) if fast.tariffs_text.is_some() => {
+                // Allowed only when the embedded tariffs are what serde refuses: pricing then decodes again.
+                let tariffs = fast.tariffs_text.unwrap_or_default();
+                let decoded = serde_json::from_str::<Vec<crate::tariff::wire::RawTariff<'_>>>(tariffs);
+                assert!(decoded.is_err(), "{err}: {text}");
+            }
+            (Some(fast), Err(err)) => panic!("fast read {fast:?} where serde says {err}: {text}"),
+            (None, _) => {}
+        }
+    }
+
+    #[test]
+    fn plain_len_finds_the_first_stop_byte() {
+        let mut text = Vec::new();
+        for stop in [b'"', b'\\', 0x00, 0x1f] {
+            for len in 0..40 {
+                for filler in [b'a', 0x20, 0x21, 0x5b, 0x7f, 0xc3, 0xff, b'"' + 1, b'\\' - 1] {
+                    text.clear();
+                    text.extend(std::iter::repeat_n(filler, len));
+                    text.push(stop);
+                    text.extend_from_slice(b"\"\\\x01tail");
+                    assert_eq!(plain_len(&text), len, "{filler} x {len} then {stop}");
+                }
+            }
+        }
+        assert_eq!(plain_len(b"no stop at all, longer than eight"), 33);
+    }
+
+    #[test]
+    fn reads_what_serde_reads() {
+        assert!(usage(CDR.as_bytes()).is_some());
+        same_as_serde(CDR);
+        same_as_serde(r#"{"start_date_time": "x", "charging_periods": null, "cdr_location": null, "tariffs": null}"#);
+        same_as_serde(r#" {"start_date_time": "x", "charging_periods": []} "#);
+        // Embedded tariffs are kept as text; serde refusing them is pricing's to report.
+        same_as_serde(r#"{"start_date_time": "a", "tariffs": [{"currency": 1}]}"#);
+    }
+
+    #[test]
+    fn gives_up_where_serde_must_decide() {
+        for text in [
+            r#"{"start_date_time": "a", "start_date_time": "b"}"#,
+            r#"{"end_date_time": "b"}"#,
+            r#"{"start_date_time": "a\n"}"#,
+            r#"{"start_date_time": "a", "x": [1,]}"#,
+            r#"{"start_date_time": "a", "x": 01}"#,
+            r#"{"start_date_time": "a", "x": 1.}"#,
+            r#"{"start_date_time": "a", "x": nul}"#,
+            r#"{"start_date_time": "a"} x"#,
+            r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "a"}]}"#,
+            r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "a", "dimensions": [{"type": "X"}]}]}"#,
+            r#"{"start_date_time": 5}"#,
+            r#"["a"]"#,
+            "{\"start_date_time\": \"a\", \"x\": \"\u{1}\"}",
+        ] {
+            assert!(usage(text.as_bytes()).is_none(), "{text}");
+        }
+        assert!(usage(b"{\"start_date_time\": \"a\", \"x\": \"\xff\"}").is_none());
+    }
+
+    #[test]
+    fn every_cut_and_every_byte_agrees_with_serde() {
+        let bytes = CDR.as_bytes();
+        for cut in 0..bytes.len() {
+            if let Ok(text) = std::str::from_utf8(&bytes[..cut]) {
+                same_as_serde(text);
+            }
+            for byte in [b'"', b',', b'}', b']', b'0', b'-', b' ', b'n', b'\\', b'{', b'['] {
+                let mut changed = bytes.to_vec();
+                changed[cut] = byte;
+                if let Ok(text) = std::str::from_utf8(&changed) {
+                    same_as_serde(text);
+                }
+            }
+        }
+    }
+}
