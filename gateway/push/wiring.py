@@ -16,6 +16,7 @@ order.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -116,7 +117,7 @@ async def push_own_tokens(outbox: Outbox, tokens: Iterable[Token]) -> int:
     """Enqueue a PUT of each of our own tokens for every partner with a tokens RECEIVER; how many messages."""
     sent = 0
     for token in tokens:
-        path = f"/{token.country_code}/{token.party_id}/{token.uid}?type={token.type.value}"
+        path = f"/{token.country_code}/{token.party_id}/{quote(token.uid, safe='')}?type={token.type.value}"
         key = f"tokens:{ci_key(token.country_code)}:{ci_key(token.party_id)}:{ci_key(token.uid)}:{token.type.value}"
         sent += len(await outbox.fan_out("tokens", "PUT", path, _encoder.encode(token), key))
     return sent

@@ -5,6 +5,7 @@ Waits are bounded polls of the eMSP's store; nothing asserts on timing."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import signal
 import time
@@ -142,7 +143,23 @@ def network(start_gateway: Callable[..., Gateway], clean_redis: str, tmp_path: P
     synced = json.loads(cpo.cli("tokens", "sync", "--partner", partner["id"]).stdout)
     assert synced["added"] == 1
     _put_tariff(clean_redis)
+    _wait_until_cpo_accepts_the_emsp(emsp, cpo)
     return {"emsp": emsp, "cpo": cpo, "partner": partner["id"]}
+
+
+def _wait_until_cpo_accepts_the_emsp(emsp: Gateway, cpo: Gateway) -> None:
+    """The CPO server caches token lookups for a second: the eMSP's token, seen PENDING during the handshake
+    (run by the CLI, another process), opens functional modules only once that entry ran out. A push in that
+    second is refused (401) and, under ``send_once``, dead; wait it out rather than race it."""
+
+    async def work(store: Any) -> str:
+        [partner] = await store.list_partners()
+        return str(partner.token_out)
+
+    token = asyncio.run(_with_store(emsp.store, work))
+    header = {"Authorization": "Token " + base64.b64encode(token.encode()).decode()}
+    url = f"{cpo.url}/ocpi/2.2.1/cpo/tokens/DE/EMS/DRIVER1"
+    assert _eventually(lambda: httpx.get(url, headers=header, timeout=5).status_code == 200)
 
 
 def _publish(cpo: Gateway) -> None:
@@ -231,3 +248,26 @@ def test_delivery_survives_a_stopped_emsp_and_a_killed_cpo(
     _assert_delivered(emsp, cdr)
     assert _eventually(lambda: _outbox_empty(cpo)), _outbox_total(cpo)
     assert _cdr_count(emsp) == 1
+
+
+def _decision(cpo: Gateway, uid: str) -> tuple[str, str] | None:
+    answer = httpx.post(f"{cpo.url}/api/authorize", json={"uid": uid}, headers=API, timeout=15)
+    return (answer.json()["allowed"], answer.json()["source"]) if answer.status_code == 200 else None
+
+
+def test_own_tokens_imported_on_the_emsp_are_pushed_to_the_cpo(network: dict[str, Any], tmp_path: Path) -> None:
+    cpo, emsp = network["cpo"], network["emsp"]
+    by_api = {**_token(), "uid": "PUSHED-API", "contract_id": "DE-EMS-PUSHED-API"}
+    imported = httpx.post(f"{emsp.url}/api/tokens/import?own=true", content=msgspec.json.encode(by_api),
+                          headers=API, timeout=15)
+    assert imported.status_code == 200, imported.text
+    by_cli = tmp_path / "more.ndjson"
+    by_cli.write_bytes(msgspec.json.encode({**_token(), "uid": "PUSHED-CLI", "contract_id": "DE-EMS-PUSHED-CLI",
+                                            "valid": False}))
+    emsp.cli("tokens", "import", str(by_cli), "--own")
+    # Neither was synced: the CPO knows them only from the eMSP's pushes (no default eMSP to ask).
+    assert _eventually(lambda: _decision(cpo, "PUSHED-API") == ("ALLOWED", "cache")), _decision(cpo, "PUSHED-API")
+    assert _eventually(lambda: _decision(cpo, "PUSHED-CLI") == ("BLOCKED", "cache")), _decision(cpo, "PUSHED-CLI")
+    emsp_status = json.loads(emsp.cli("outbox", "status", "--json").stdout)["total"]
+    assert _eventually(lambda: json.loads(emsp.cli("outbox", "status", "--json").stdout)["total"]["pending"] == 0), \
+        emsp_status
