@@ -344,6 +344,9 @@ def _tokens_import(args: argparse.Namespace) -> int:
     from gateway.modules.tokens.ingest import import_file, target_kind_and_owners
     from gateway.modules.tokens.models import ci_key
     from gateway.modules.tokens.service import TokenService
+    from gateway.push.client import PartnerClient
+    from gateway.push.outbox import Outbox
+    from gateway.push.wiring import push_own_tokens
 
     if bool(args.partner) == bool(args.own):
         raise SettingsError("tokens import needs exactly one of --partner ID or --own")
@@ -360,7 +363,20 @@ def _tokens_import(args: argparse.Namespace) -> int:
         own = {(ci_key(r.country_code), ci_key(r.party_id)) for r in settings.roles if r.role == "EMSP"}
         kind, owners = target_kind_and_owners(partner, own)
         service = TokenService(store, None)
-        summary = await import_file(service, path, kind, owners, progress=_progress("import"))
+        if partner is not None:
+            summary = await import_file(service, path, kind, owners, progress=_progress("import"))
+        else:  # our own tokens: each stored batch is enqueued for every CPO partner (a server delivers them)
+            client = PartnerClient()
+            try:
+                outbox = Outbox(store, client, own_roles=settings.roles)
+
+                async def push(tokens: list[Any]) -> None:
+                    await push_own_tokens(outbox, tokens)
+
+                summary = await import_file(service, path, kind, owners, progress=_progress("import"),
+                                            after_store=push)
+            finally:
+                await client.aclose()
         _print_summary(summary)
         return 0 if summary.rejected == 0 else 1
 

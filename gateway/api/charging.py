@@ -40,7 +40,9 @@ def _json(value: Any, status: int = 200) -> Response[bytes]:
 
 def _flow(request: Request[Any, Any, Any]) -> ChargingFlow:
     state: GatewayState = request.app.state.gateway
-    return flow_of(request.app.state, state.settings, state.store, state.authorizer)
+    flow = flow_of(request.app.state, state.settings, state.store, state.authorizer)
+    flow.outbox = state.outbox
+    return flow
 
 
 def _session_id(request: Request[Any, Any, Any]) -> str:

@@ -64,12 +64,14 @@ from gateway.modules.sessions.service import (
 from gateway.modules.tokens.models import TokenType, ci_key
 from gateway.ocpi.status import NotFoundError, OcpiError, OcpiStatus
 from gateway.ocpi.types import OcpiStruct, Price
+from gateway.push.wiring import push_cdr, push_session
 from gateway.pricing import PricingError, PricingResult, compile_tariff, price_cdr, price_session
 from gateway.store.base import ObjectKey, StoredObject
 
 if TYPE_CHECKING:
     from gateway.modules.locations.models import Location
     from gateway.modules.tokens.authorization import Authorizer
+    from gateway.push.outbox import Outbox
     from gateway.settings import Settings
     from gateway.store.base import Store
 
@@ -251,6 +253,8 @@ class ChargingFlow:
         self.authorizer = authorizer
         self.parties = our_cpo_parties(settings)
         self._contexts: OrderedDict[ObjectKey, FlowContext] = OrderedDict()
+        self.outbox: Outbox | None = None
+        """Where each step's change for the token's eMSP is enqueued (after the write, under the step lock)."""
 
     # -- lookups -----------------------------------------------------------------------------------
     async def _location(self, location_id: str) -> Location:
@@ -393,6 +397,8 @@ class ChargingFlow:
             )
             await put_own_session(self.store, session)
             self._remember(key, context)
+            if self.outbox is not None:
+                await push_session(self.outbox, session)
         return session
 
     async def progress(self, session_id: str, reading: MeterReading) -> Session:
@@ -411,6 +417,8 @@ class ChargingFlow:
             priced = self._price_session(context, updated)
             updated = msgspec.structs.replace(updated, total_cost=_price(priced.total_cost))
             await self._write_session(key, updated)
+            if self.outbox is not None:
+                await push_session(self.outbox, updated, "PATCH", _progress_patch(session, updated))
         return updated
 
     async def stop(self, session_id: str, reading: MeterReading) -> tuple[CDR, bool]:
@@ -429,7 +437,7 @@ class ChargingFlow:
                     return existing, False
                 # An earlier stop stored the session but not the CDR: finish its work.
                 context = await self._context(session)
-                return await self._store_cdr(self._cdr(context, session))
+                return await self._pushed_cdr(self._cdr(context, session))
             if session.status != SessionStatus.ACTIVE:
                 raise _stopped(session)
             context = await self._context(session)
@@ -451,8 +459,10 @@ class ChargingFlow:
             cdr = self._cdr(context, completed)  # built and priced before anything is written
             completed = msgspec.structs.replace(completed, total_cost=cdr.total_cost)
             await self._write_session(key, completed)
+            if self.outbox is not None:
+                await push_session(self.outbox, completed)
             self._contexts.pop(key, None)
-            return await self._store_cdr(cdr)
+            return await self._pushed_cdr(cdr)
 
     # -- helpers -----------------------------------------------------------------------------------
     @staticmethod
@@ -526,6 +536,13 @@ class ChargingFlow:
         except msgspec.ValidationError as exc:
             raise _bad(f"The CDR is not valid: {exc}") from None
 
+    async def _pushed_cdr(self, cdr: CDR) -> tuple[CDR, bool]:
+        """Store the CDR; when this call stored it, enqueue its POST (after the session's messages)."""
+        stored, created = await self._store_cdr(cdr)
+        if created and self.outbox is not None:
+            await push_cdr(self.outbox, stored)
+        return stored, created
+
     async def _store_cdr(self, cdr: CDR) -> tuple[CDR, bool]:
         try:
             return cdr, await add_own_cdr(self.store, cdr)
@@ -533,6 +550,19 @@ class ChargingFlow:
             stored = await get_own_cdr(self.store, cdr.country_code, cdr.party_id, cdr.id)
             assert stored is not None
             return stored, False
+
+
+def _progress_patch(before: Session, after: Session) -> dict[str, Any]:
+    """The Session PATCH of a reading: the new period(s) (a receiver appends them) and the running figures."""
+    patch: dict[str, Any] = {
+        "kwh": after.kwh,
+        "total_cost": after.total_cost,
+        "last_updated": after.last_updated,
+    }
+    added = after.charging_periods[len(before.charging_periods) :]
+    if added:
+        patch["charging_periods"] = added
+    return patch
 
 
 def _step_key(session_id: str) -> ObjectKey:

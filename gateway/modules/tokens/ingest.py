@@ -20,12 +20,15 @@ from gateway.modules.tokens.service import OWN_TOKENS, TOKENS, owners_of
 from gateway.push.client import PartnerCallError, ensure_success
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Awaitable, Callable, Iterator
     from pathlib import Path
 
     from gateway.modules.tokens.service import TokenService
     from gateway.push.client import PartnerClient
     from gateway.store.base import Partner
+
+    AfterStore = Callable[[list[Token]], Awaitable[Any]]
+    """Awaited with each stored batch."""
 
 __all__ = ("ImportSummary", "import_bytes", "import_file", "sync_partner", "target_kind_and_owners")
 
@@ -89,17 +92,24 @@ def _validate(raw: bytes, owners: set[tuple[str, str]]) -> Token | str:
     return token
 
 
-async def _store(service: TokenService, kind: str, tokens: list[Token], summary: ImportSummary) -> None:
+async def _store(
+    service: TokenService, kind: str, tokens: list[Token], summary: ImportSummary, after_store: AfterStore | None = None
+) -> None:
     added = await service.put_many(tokens, kind)
     summary.added += added
     summary.replaced += len(tokens) - added
+    if after_store is not None:
+        await after_store(tokens)
 
 
 async def import_bytes(
     service: TokenService, data: bytes, kind: str, owners: set[tuple[str, str]], *, skip: int = 0,
-    on_batch: Callable[[ImportSummary], None] | None = None,
+    on_batch: Callable[[ImportSummary], None] | None = None, after_store: AfterStore | None = None,
 ) -> ImportSummary:
-    """Validate and store every token of a JSON array or NDJSON body, in batches."""
+    """Validate and store every token of a JSON array or NDJSON body, in batches.
+
+    ``after_store`` is awaited with each batch once it is stored (our own tokens: enqueue their push).
+    """
     summary = ImportSummary(resumed_from=skip)
     batch: list[Token] = []
     for place, raw in _records(data):
@@ -115,12 +125,12 @@ async def import_bytes(
             continue
         batch.append(checked)
         if len(batch) >= BATCH:
-            await _store(service, kind, batch, summary)
+            await _store(service, kind, batch, summary, after_store)
             batch = []
             if on_batch is not None:
                 on_batch(summary)
     if batch:
-        await _store(service, kind, batch, summary)
+        await _store(service, kind, batch, summary, after_store)
     if on_batch is not None:
         on_batch(summary)
     return summary
@@ -138,7 +148,7 @@ def _checkpoint_path(path: Path) -> Path:
 
 async def import_file(
     service: TokenService, path: Path, kind: str, owners: set[tuple[str, str]],
-    progress: Callable[[ImportSummary], None] | None = None,
+    progress: Callable[[ImportSummary], None] | None = None, after_store: AfterStore | None = None,
 ) -> ImportSummary:
     """Import a file, resuming after the last batch an interrupted run committed (same file, unchanged)."""
     stat = os.stat(path)
@@ -159,7 +169,8 @@ async def import_file(
         if progress is not None:
             progress(summary)
 
-    summary = await import_bytes(service, path.read_bytes(), kind, owners, skip=skip, on_batch=committed)
+    summary = await import_bytes(service, path.read_bytes(), kind, owners, skip=skip, on_batch=committed,
+                                 after_store=after_store)
     marker.unlink(missing_ok=True)
     return summary
 

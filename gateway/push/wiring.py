@@ -1,0 +1,123 @@
+"""What our own changes send to partners through the outbox: small calls made right after the durable write.
+
+- :func:`push_location_change`: a back-office Location/EVSE/status write, to every partner with a
+  ``locations`` RECEIVER (the :class:`~gateway.modules.locations.service.LocationChange` carries the method,
+  path and body), key ``locations:{cc}:{pid}:{location_id}``.
+- :func:`push_session` / :func:`push_cdr`: a charging-flow step, only to the eMSP owning the session's token
+  (the partner whose roles hold the token's country code and party id), all under one key
+  ``sessions:{cc}:{pid}:{session_id}`` so that the CDR POST follows the session messages in its lane.
+- :func:`push_own_tokens`: our own tokens (we are the eMSP), PUT to every partner with a ``tokens`` RECEIVER
+  at ``/{cc}/{pid}/{uid}?type={type}``.
+
+Callers hold the object's lock (per worker) across the write and the call, so the lane order is the write
+order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import msgspec
+
+from gateway.modules.tokens.models import ci_key
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from gateway.modules.cdrs.models import CDR
+    from gateway.modules.locations.service import LocationChange
+    from gateway.modules.sessions.models import Session
+    from gateway.modules.tokens.models import Token
+    from gateway.push.outbox import Outbox
+    from gateway.store.base import OutboxMessage
+
+__all__ = (
+    "location_key_of",
+    "owning_partners",
+    "push_cdr",
+    "push_location_change",
+    "push_own_tokens",
+    "push_session",
+    "session_key_of",
+)
+
+_encoder = msgspec.json.Encoder()
+
+
+def location_key_of(country_code: str, party_id: str, location_id: str) -> str:
+    """The outbox ordering key of one of our Locations (its EVSEs and Connectors share it)."""
+    return f"locations:{ci_key(country_code)}:{ci_key(party_id)}:{ci_key(location_id)}"
+
+
+def session_key_of(country_code: str, party_id: str, session_id: str) -> str:
+    """The outbox ordering key of one of our sessions (its CDR shares it, so it comes last)."""
+    return f"sessions:{ci_key(country_code)}:{ci_key(party_id)}:{ci_key(session_id)}"
+
+
+async def push_location_change(outbox: Outbox, change: LocationChange) -> list[OutboxMessage]:
+    """Enqueue the change for every partner with a locations RECEIVER."""
+    return await outbox.fan_out(
+        "locations",
+        change.method,
+        change.path,
+        bytes(change.body),
+        location_key_of(change.country_code, change.party_id, change.location_id),
+    )
+
+
+async def owning_partners(outbox: Outbox, country_code: str, party_id: str) -> set[str]:
+    """Ids of the registered partners hosting the party (eMSP role preferred) that owns a token."""
+    wanted = (ci_key(country_code), ci_key(party_id))
+    any_role: set[str] = set()
+    emsp: set[str] = set()
+    for partner in await outbox.store.list_partners():
+        for role in partner.roles:
+            if (ci_key(role.country_code), ci_key(role.party_id)) == wanted:
+                any_role.add(partner.id)
+                if role.role == "EMSP":
+                    emsp.add(partner.id)
+    return emsp or any_role
+
+
+async def push_session(
+    outbox: Outbox, session: Session, method: str = "PUT", body: dict[str, Any] | None = None
+) -> list[OutboxMessage]:
+    """Enqueue a Session PUT (the whole session) or PATCH (``body``) for the eMSP owning its token."""
+    owners = await owning_partners(outbox, session.cdr_token.country_code, session.cdr_token.party_id)
+    if not owners:
+        return []
+    payload = _encoder.encode(session if body is None else body)
+    return await outbox.fan_out(
+        "sessions",
+        method,
+        f"/{session.country_code}/{session.party_id}/{session.id}",
+        payload,
+        session_key_of(session.country_code, session.party_id, session.id),
+        partner_ids=owners,
+    )
+
+
+async def push_cdr(outbox: Outbox, cdr: CDR) -> list[OutboxMessage]:
+    """Enqueue the CDR POST for the eMSP owning its token, in the lane of its session (after its messages)."""
+    owners = await owning_partners(outbox, cdr.cdr_token.country_code, cdr.cdr_token.party_id)
+    if not owners:
+        return []
+    return await outbox.fan_out(
+        "cdrs",
+        "POST",
+        "",
+        _encoder.encode(cdr),
+        session_key_of(cdr.country_code, cdr.party_id, cdr.session_id or cdr.id),
+        partner_ids=owners,
+    )
+
+
+async def push_own_tokens(outbox: Outbox, tokens: Iterable[Token]) -> int:
+    """Enqueue a PUT of each of our own tokens for every partner with a tokens RECEIVER; how many messages."""
+    sent = 0
+    for token in tokens:
+        path = f"/{token.country_code}/{token.party_id}/{quote(token.uid, safe='')}?type={token.type.value}"
+        key = f"tokens:{ci_key(token.country_code)}:{ci_key(token.party_id)}:{ci_key(token.uid)}:{token.type.value}"
+        sent += len(await outbox.fan_out("tokens", "PUT", path, _encoder.encode(token), key))
+    return sent
