@@ -60,8 +60,8 @@ def authorization_value(token: str, *, plain: bool = False) -> str:
 class PartnerCache:
     """Finds the partner behind a token, caching hits for a second so hot endpoints skip the store.
 
-    A change made by this worker (registration, rotation, removal) clears the cache at once; other
-    workers and hosts see it within a second.
+    Only registered partners are cached. A change made by this worker (registration, rotation,
+    removal) clears the cache at once; other workers and hosts see a revoked token within a second.
     """
 
     def __init__(self, store: Store) -> None:
@@ -94,9 +94,13 @@ class PartnerCache:
                 if found is None:
                     continue
                 partner = found
-                if len(self._hits) >= _CACHE_MAX:
-                    self._hits.clear()
-                self._hits[token] = (now + _CACHE_SECONDS, partner)
+                # Only registered partners are cached: a registration token is used a few times, and a
+                # stale PENDING entry would refuse the partner's first calls after a handshake finished
+                # in another process.
+                if partner.state == "REGISTERED":
+                    if len(self._hits) >= _CACHE_MAX:
+                        self._hits.clear()
+                    self._hits[token] = (now + _CACHE_SECONDS, partner)
             if partner.state == "REGISTERED" or (partner.state == "PENDING" and registration_allowed):
                 return partner
             if partner.state == "PENDING":
