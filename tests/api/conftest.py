@@ -107,3 +107,21 @@ def client(seeded: Settings, extra_routes: list[ControllerRouterHandler]) -> Ite
     """The real app (lifespan run, store open) behind Litestar's test client."""
     with TestClient(create_app(seeded, extra_routes), base_url="http://gateway.test") as test_client:
         yield test_client
+
+
+def dual_role_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """A platform playing both CPO and eMSP (NL/GWY) on the store ``request.param`` names (sqlite or redis)."""
+    store = (
+        f"sqlite:///{tmp_path}/gateway.sqlite3" if request.param == "sqlite" else request.getfixturevalue("clean_redis")
+    )
+    return Settings(
+        store=store,
+        roles=(
+            OwnRole(country_code="NL", party_id="GWY", role="CPO"),
+            OwnRole(country_code="NL", party_id="GWY", role="EMSP"),
+        ),
+        public_url="http://gateway.test",
+        api_key="back-office-key",
+        max_page_limit=20,
+    )
+

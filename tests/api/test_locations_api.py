@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from benchmarks.data import locations_connector, locations_evse, locations_location
-from gateway.settings import OwnRole, Settings
+from gateway.settings import Settings
 from gateway.store import Partner, PartnerRole, create_store
-from tests.api.conftest import REGISTERED_TOKEN, token_header
+from tests.api.conftest import REGISTERED_TOKEN, dual_role_settings, token_header
 
 if TYPE_CHECKING:
     from litestar.testing import TestClient
@@ -52,19 +52,7 @@ def example(name: str) -> dict[str, Any]:
 @pytest.fixture(params=["sqlite", "redis"])
 def settings(request: pytest.FixtureRequest, tmp_path: Any) -> Settings:
     """A platform playing CPO and eMSP (NL/GWY), on each store."""
-    store = (
-        f"sqlite:///{tmp_path}/gateway.sqlite3" if request.param == "sqlite" else request.getfixturevalue("clean_redis")
-    )
-    return Settings(
-        store=store,
-        roles=(
-            OwnRole(country_code="NL", party_id="GWY", role="CPO"),
-            OwnRole(country_code="NL", party_id="GWY", role="EMSP"),
-        ),
-        public_url="http://gateway.test",
-        api_key="back-office-key",
-        max_page_limit=20,
-    )
+    return dual_role_settings(request, tmp_path)
 
 
 async def _add_cpo_partner(store_url: str) -> None:

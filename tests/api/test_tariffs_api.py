@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gateway.settings import OwnRole, Settings
+from gateway.settings import Settings
 from gateway.store import Partner, PartnerRole, create_store
-from tests.api.conftest import REGISTERED_TOKEN, run, token_header
+from tests.api.conftest import REGISTERED_TOKEN, dual_role_settings, run, token_header
 
 if TYPE_CHECKING:
     from litestar.testing import TestClient
@@ -80,19 +80,7 @@ async def _seed(store_url: str) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """A platform that is both CPO and eMSP (NL/GWY), on each store backend."""
-    store = (
-        f"sqlite:///{tmp_path}/gateway.sqlite3" if request.param == "sqlite" else request.getfixturevalue("clean_redis")
-    )
-    return Settings(
-        store=store,
-        roles=(
-            OwnRole(country_code="NL", party_id="GWY", role="CPO"),
-            OwnRole(country_code="NL", party_id="GWY", role="EMSP"),
-        ),
-        public_url="http://gateway.test",
-        api_key="back-office-key",
-        max_page_limit=20,
-    )
+    return dual_role_settings(request, tmp_path)
 
 
 @pytest.fixture

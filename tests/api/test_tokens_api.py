@@ -9,8 +9,8 @@ import pytest
 from litestar.testing import TestClient
 
 from gateway.app import create_app
-from gateway.settings import OwnRole, Settings
-from tests.api.conftest import REGISTERED_TOKEN, token_header
+from gateway.settings import Settings
+from tests.api.conftest import REGISTERED_TOKEN, dual_role_settings, token_header
 
 BASE = "/ocpi/2.2.1/cpo/tokens"
 API = {"Authorization": "Bearer back-office-key"}
@@ -30,14 +30,7 @@ def make_token(uid: str = "012345678", **changes: Any) -> dict[str, Any]:
 @pytest.fixture(params=["sqlite", "redis"])
 def settings(request: pytest.FixtureRequest, tmp_path: Any) -> Settings:
     """A platform playing CPO and eMSP (NL/GWY), on each store."""
-    store = f"sqlite:///{tmp_path}/gateway.sqlite3" if request.param == "sqlite" else \
-        request.getfixturevalue("clean_redis")
-    return Settings(
-        store=store,
-        roles=(OwnRole(country_code="NL", party_id="GWY", role="CPO"),
-               OwnRole(country_code="NL", party_id="GWY", role="EMSP")),
-        public_url="http://gateway.test", api_key="back-office-key", max_page_limit=20,
-    )
+    return dual_role_settings(request, tmp_path)
 
 
 def _put(client: TestClient[Any], token: dict[str, Any], path: str | None = None) -> Any:

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from gateway.settings import OwnRole, Settings
+from gateway.settings import Settings
 from gateway.store import Partner, PartnerRole, create_store
-from tests.api.conftest import make_partner, run
+from tests.api.conftest import dual_role_settings, make_partner, run
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -83,19 +83,7 @@ def with_roles(partner_id: str, token: str, *parties: str) -> Partner:
 @pytest.fixture(params=["sqlite", "redis"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """A platform playing CPO and eMSP (NL/GWY), on each store."""
-    store = (
-        f"sqlite:///{tmp_path}/gateway.sqlite3" if request.param == "sqlite" else request.getfixturevalue("clean_redis")
-    )
-    return Settings(
-        store=store,
-        roles=(
-            OwnRole(country_code="NL", party_id="GWY", role="CPO"),
-            OwnRole(country_code="NL", party_id="GWY", role="EMSP"),
-        ),
-        public_url="http://gateway.test",
-        api_key="back-office-key",
-        max_page_limit=20,
-    )
+    return dual_role_settings(request, tmp_path)
 
 
 @pytest.fixture
