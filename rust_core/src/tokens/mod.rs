@@ -2,13 +2,14 @@
 //!
 //! - `model`: the OCPI enums (one byte each) and `DateTime` (microseconds).
 //! - `parse`: Token and Token PATCH from JSON bytes, validated; `patch`: applying a PATCH.
-//! - `pool`, `entry`: the compact form of a cached token.
+//! - `pool`, `entry`, `arena`: the compact form of a cached token; `render`: its JSON.
 //! - `cache`: the sharded, thread-safe cache; `bulk`: loading many tokens at once; `batch`: many
 //!   authorisations at once.
 //! - `whitelist`: the decision of OCPI 2.2.1 tokens section 4, as one pure function.
 //!
 //! Nothing here uses `PyO3`; `bindings::tokens` wraps it.
 
+pub(crate) mod arena;
 pub(crate) mod batch;
 pub(crate) mod bulk;
 pub(crate) mod cache;
@@ -17,4 +18,5 @@ pub(crate) mod model;
 pub(crate) mod parse;
 pub(crate) mod patch;
 pub(crate) mod pool;
+pub(crate) mod render;
 pub(crate) mod whitelist;

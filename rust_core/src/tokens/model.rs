@@ -132,36 +132,64 @@ pub(crate) fn parse_datetime(field: &'static str, text: &str) -> Result<i64, Cor
     Ok(NaiveDateTime::new(date, time).and_utc().timestamp() * 1_000_000 + micros)
 }
 
-/// Writes a `DateTime` the way OCPI prefers it: UTC with `Z`, fraction digits only when needed.
-pub(crate) fn write_datetime(out: &mut Vec<u8>, micros: i64) {
-    // By hand rather than with chrono: this runs for every answered authorisation.
-    let seconds = micros.div_euclid(1_000_000);
-    let fraction = micros.rem_euclid(1_000_000);
-    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
-    let in_day = seconds.rem_euclid(86_400);
-    push_digits(out, u32::try_from(year).unwrap_or(0), 4);
-    for (separator, value) in [
-        (b'-', month),
-        (b'-', day),
-        (b'T', in_day / 3600),
-        (b':', in_day / 60 % 60),
-        (b':', in_day % 60),
-    ] {
-        out.push(separator);
-        push_digits(out, u32::try_from(value).unwrap_or(0), 2);
-    }
-    if fraction != 0 {
-        let mut digits = [0_u8; 6];
-        let mut rest = fraction;
-        for slot in digits.iter_mut().rev() {
-            *slot = b'0' + u8::try_from(rest % 10).unwrap_or(0);
-            rest /= 10;
+/// A `DateTime` as OCPI prefers it (UTC with `Z`, fraction digits only when needed), on the stack: `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, 20 to 27 bytes.
+pub(crate) struct DateText {
+    buf: [u8; 27],
+    len: usize,
+}
+
+impl DateText {
+    /// The text of `micros` since the Unix epoch (years 1 to 9999, as parsed).
+    pub(crate) fn new(micros: i64) -> Self {
+        // By hand rather than with chrono: this runs for every answered authorisation.
+        let seconds = micros.div_euclid(1_000_000);
+        let fraction = micros.rem_euclid(1_000_000);
+        let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+        let in_day = seconds.rem_euclid(86_400);
+        let mut text = Self { buf: [0; 27], len: 0 };
+        text.digits(u32::try_from(year).unwrap_or(0), 4);
+        for (separator, value) in [
+            (b'-', month),
+            (b'-', day),
+            (b'T', in_day / 3600),
+            (b':', in_day / 60 % 60),
+            (b':', in_day % 60),
+        ] {
+            text.push(separator);
+            text.digits(u32::try_from(value).unwrap_or(0), 2);
         }
-        let used = 6 - digits.iter().rev().take_while(|d| **d == b'0').count();
-        out.push(b'.');
-        out.extend_from_slice(digits.get(..used).unwrap_or_default());
+        if fraction != 0 {
+            let mut value = u32::try_from(fraction).unwrap_or(0);
+            let mut width = 6;
+            while value % 10 == 0 {
+                value /= 10;
+                width -= 1;
+            }
+            text.push(b'.');
+            text.digits(value, width);
+        }
+        text.push(b'Z');
+        text
     }
-    out.push(b'Z');
+
+    /// The text.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    fn push(&mut self, byte: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+
+    /// Writes `value` in decimal, zero-padded to `width` digits.
+    fn digits(&mut self, value: u32, width: u32) {
+        for position in (0..width).rev() {
+            self.push(b'0' + (value / 10_u32.pow(position) % 10) as u8);
+        }
+    }
 }
 
 /// (year, month, day) of a count of days since 1970-01-01, proleptic Gregorian (H. Hinnant's algorithm).
@@ -177,22 +205,14 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
-/// Writes `value` in decimal, zero-padded to `width` digits.
-fn push_digits(out: &mut Vec<u8>, value: u32, width: u32) {
-    for position in (0..width).rev() {
-        out.push(b'0' + (value / 10_u32.pow(position) % 10) as u8);
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn roundtrip(text: &str) -> String {
-        let mut out = Vec::new();
-        write_datetime(&mut out, parse_datetime("last_updated", text).unwrap());
-        String::from_utf8(out).unwrap()
+        let micros = parse_datetime("last_updated", text).unwrap();
+        String::from_utf8(DateText::new(micros).as_bytes().to_vec()).unwrap()
     }
 
     #[test]

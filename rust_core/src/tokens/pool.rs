@@ -1,10 +1,12 @@
 //! A string pool: each distinct string is kept once and named by a 4-byte [`Sym`].
 //!
-//! Used for what repeats across tokens: the owner party, the issuer, group ids, languages and energy
-//! suppliers. A pool only grows until it is cleared; it is bounded by the number of distinct values.
+//! Used for what repeats across tokens: the owner party, the issuer, languages and energy suppliers.
+//! A pool only grows until it is cleared; it is bounded by the number of distinct values.
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
+
+use crate::tokens::entry::{heap_size, needs_escape};
 
 /// The name of a string in a [`Pool`].
 pub(crate) type Sym = u32;
@@ -16,6 +18,8 @@ pub(crate) const NO_SYM: Sym = Sym::MAX;
 #[derive(Default)]
 pub(crate) struct Pool {
     strings: Vec<Box<str>>,
+    /// Per string: whether it goes into JSON without escapes (nearly always).
+    plain: Vec<bool>,
     index: HashTable<Sym>,
     hasher: DefaultHashBuilder,
 }
@@ -30,6 +34,7 @@ impl Pool {
         }
         let sym = Sym::try_from(self.strings.len()).unwrap_or(NO_SYM - 1);
         self.strings.push(text.into());
+        self.plain.push(!needs_escape(text.as_bytes()));
         let (strings, hasher) = (&self.strings, &self.hasher);
         self.index
             .insert_unique(hash, sym, |sym| hasher.hash_one(lookup(strings, *sym)));
@@ -49,6 +54,11 @@ impl Pool {
             .copied()
     }
 
+    /// Whether the string of `sym` goes into JSON without escapes.
+    pub(crate) fn plain(&self, sym: Sym) -> bool {
+        self.plain.get(sym as usize).copied().unwrap_or(true)
+    }
+
     /// How many strings are pooled.
     pub(crate) fn len(&self) -> usize {
         self.strings.len()
@@ -66,8 +76,8 @@ impl Pool {
 
     /// Bytes held, counting each string's allocation.
     pub(crate) fn memory_bytes(&self) -> usize {
-        let strings: usize = self.strings.iter().map(|s| super::entry::heap_size(s.len())).sum();
-        strings + self.strings.capacity() * size_of::<Box<str>>() + self.index.allocation_size()
+        let strings: usize = self.strings.iter().map(|s| heap_size(s.len())).sum();
+        strings + self.strings.capacity() * size_of::<Box<str>>() + self.plain.capacity() + self.index.allocation_size()
     }
 }
 
