@@ -89,9 +89,7 @@ impl Shard {
     pub(crate) fn find(&self, hash: u64, key: &Key<'_>) -> Option<Slot> {
         self.table
             .find(hash, |s| {
-                self.arena
-                    .get(*s)
-                    .matches(&self.pool, key.party.as_str(), key.uid, key.kind)
+                self.arena.get(*s).matches(&self.pool, &key.party, key.uid, key.kind)
             })
             .copied()
     }
@@ -188,7 +186,7 @@ impl TokenCache {
             counts,
             ..
         } = &mut *guard;
-        let matches = |s: &Slot| arena.get(*s).matches(pool, key.party.as_str(), key.uid, key.kind);
+        let matches = |s: &Slot| arena.get(*s).matches(pool, &key.party, key.uid, key.kind);
         let Ok(found) = table.find_entry(hash, matches) else {
             return false;
         };

@@ -89,10 +89,12 @@ impl PartyName {
 
     /// The pooled form, `CC\x1fPID`.
     pub(crate) fn as_str(&self) -> &str {
-        self.buf
-            .get(..self.len)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or("")
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    /// The pooled form as bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
     }
 }
 
@@ -356,8 +358,10 @@ impl<'a> Record<'a> {
     }
 
     /// Whether this record has the key (`party` as pooled, `uid` compared without case).
-    pub(crate) fn matches(self, pool: &Pool, party: &str, uid: &str, kind: TokenType) -> bool {
-        self.kind() == kind && self.uid().eq_ignore_ascii_case(uid.as_bytes()) && pool.get(self.party()) == party
+    pub(crate) fn matches(self, pool: &Pool, party: &PartyName, uid: &str, kind: TokenType) -> bool {
+        self.kind() == kind
+            && self.uid().eq_ignore_ascii_case(uid.as_bytes())
+            && pool.get(self.party()).as_bytes() == party.as_bytes()
     }
 
     /// Whether both records have the same key (and their owners the same pool).
@@ -432,11 +436,16 @@ pub(crate) mod tests {
         assert!(!record.needs_escape());
         assert!(record.matches(
             &pool,
-            PartyName::new("DE", "tnm").unwrap().as_str(),
+            &PartyName::new("DE", "tnm").unwrap(),
             "12345678905880",
             TokenType::Rfid
         ));
-        assert!(!record.matches(&pool, "DE\x1fTNM", "12345678905880", TokenType::AppUser));
+        assert!(!record.matches(
+            &pool,
+            &PartyName::new("DE", "TNM").unwrap(),
+            "12345678905880",
+            TokenType::AppUser
+        ));
         assert!(record.same_key(record));
     }
 

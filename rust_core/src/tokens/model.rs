@@ -132,7 +132,8 @@ pub(crate) fn parse_datetime(field: &'static str, text: &str) -> Result<i64, Cor
     Ok(NaiveDateTime::new(date, time).and_utc().timestamp() * 1_000_000 + micros)
 }
 
-/// A `DateTime` as OCPI prefers it (UTC with `Z`, fraction digits only when needed), on the stack: `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, 20 to 27 bytes.
+/// A `DateTime` as OCPI prefers it (UTC with `Z`, fraction digits only when needed), on the stack:
+/// `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, 20 to 27 bytes.
 pub(crate) struct DateText {
     buf: [u8; 27],
     len: usize,
@@ -143,52 +144,59 @@ impl DateText {
     pub(crate) fn new(micros: i64) -> Self {
         // By hand rather than with chrono: this runs for every answered authorisation.
         let seconds = micros.div_euclid(1_000_000);
-        let fraction = micros.rem_euclid(1_000_000);
         let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
         let in_day = seconds.rem_euclid(86_400);
-        let mut text = Self { buf: [0; 27], len: 0 };
-        text.digits(u32::try_from(year).unwrap_or(0), 4);
-        for (separator, value) in [
-            (b'-', month),
-            (b'-', day),
-            (b'T', in_day / 3600),
-            (b':', in_day / 60 % 60),
-            (b':', in_day % 60),
+        let mut buf = *b"0000-00-00T00:00:00.000000Z";
+        let year = u32::try_from(year).unwrap_or(0);
+        put_pair(&mut buf, 0, year / 100);
+        put_pair(&mut buf, 2, year);
+        for (at, value) in [
+            (5, month),
+            (8, day),
+            (11, in_day / 3600),
+            (14, in_day / 60 % 60),
+            (17, in_day % 60),
         ] {
-            text.push(separator);
-            text.digits(u32::try_from(value).unwrap_or(0), 2);
+            put_pair(&mut buf, at, u32::try_from(value).unwrap_or(0));
         }
+        let fraction = u32::try_from(micros.rem_euclid(1_000_000)).unwrap_or(0);
+        let len = Self::len_of(micros);
         if fraction != 0 {
-            let mut value = u32::try_from(fraction).unwrap_or(0);
-            let mut width = 6;
-            while value % 10 == 0 {
-                value /= 10;
-                width -= 1;
-            }
-            text.push(b'.');
-            text.digits(value, width);
+            put_pair(&mut buf, 20, fraction / 10_000);
+            put_pair(&mut buf, 22, fraction / 100);
+            put_pair(&mut buf, 24, fraction);
         }
-        text.push(b'Z');
-        text
+        if let Some(last) = buf.get_mut(len - 1) {
+            *last = b'Z';
+        }
+        Self { buf, len }
+    }
+
+    /// The length of the text of `micros`, without writing it.
+    pub(crate) fn len_of(micros: i64) -> usize {
+        let mut fraction = micros.rem_euclid(1_000_000);
+        if fraction == 0 {
+            return 20;
+        }
+        let mut digits = 6;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        21 + digits
     }
 
     /// The text.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or_default()
     }
+}
 
-    fn push(&mut self, byte: u8) {
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            *slot = byte;
-            self.len += 1;
-        }
-    }
-
-    /// Writes `value` in decimal, zero-padded to `width` digits.
-    fn digits(&mut self, value: u32, width: u32) {
-        for position in (0..width).rev() {
-            self.push(b'0' + (value / 10_u32.pow(position) % 10) as u8);
-        }
+/// Writes the last two decimal digits of `value` at `buf[at..at + 2]`.
+fn put_pair(buf: &mut [u8; 27], at: usize, value: u32) {
+    let value = value % 100;
+    if let Some(pair) = buf.get_mut(at..at + 2) {
+        pair.copy_from_slice(&[b'0' + (value / 10) as u8, b'0' + (value % 10) as u8]);
     }
 }
 
@@ -212,7 +220,9 @@ mod tests {
 
     fn roundtrip(text: &str) -> String {
         let micros = parse_datetime("last_updated", text).unwrap();
-        String::from_utf8(DateText::new(micros).as_bytes().to_vec()).unwrap()
+        let bytes = DateText::new(micros).as_bytes().to_vec();
+        assert_eq!(DateText::len_of(micros), bytes.len());
+        String::from_utf8(bytes).unwrap()
     }
 
     #[test]
@@ -234,6 +244,15 @@ mod tests {
             "1969-12-31T23:59:59.5Z",
             "2000-02-29T12:00:00Z",
             "9999-12-31T23:59:59Z",
+            "2000-01-01T00:00:00.000001Z",
+            "2000-01-01T00:00:00.1Z",
+            "2000-01-01T00:00:00.12Z",
+            "2000-01-01T00:00:00.102Z",
+            "2000-01-01T00:00:00.1234Z",
+            "2000-01-01T00:00:00.12345Z",
+            "2000-01-01T00:00:00.999999Z",
+            "1970-01-01T00:00:00Z",
+            "0999-03-01T09:09:09.09Z",
         ] {
             assert_eq!(roundtrip(text), text);
         }

@@ -6,17 +6,24 @@
 //! of that size ([`Fill`]): the binding writes straight into a new Python `bytes` that way, without an
 //! intermediate `Vec`.
 
-use crate::tokens::entry::{Record, PARTY_SEPARATOR};
+use crate::tokens::entry::Record;
 use crate::tokens::model::DateText;
-use crate::tokens::pool::{Pool, Sym};
+use crate::tokens::pool::{Pool, Sym, NO_SYM};
 
 /// Where rendered bytes go.
 pub(crate) trait Sink {
     /// Appends `bytes`.
     fn put(&mut self, bytes: &[u8]);
+
+    /// Appends a `DateTime` of `micros`.
+    #[inline]
+    fn date(&mut self, micros: i64) {
+        self.put(DateText::new(micros).as_bytes());
+    }
 }
 
 impl Sink for Vec<u8> {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
     }
@@ -27,8 +34,14 @@ impl Sink for Vec<u8> {
 pub(crate) struct Measure(pub(crate) usize);
 
 impl Sink for Measure {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         self.0 += bytes.len();
+    }
+
+    #[inline]
+    fn date(&mut self, micros: i64) {
+        self.0 += DateText::len_of(micros);
     }
 }
 
@@ -46,6 +59,7 @@ impl<'a> Fill<'a> {
 }
 
 impl Sink for Fill<'_> {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         let end = self.at + bytes.len();
         if let Some(to) = self.buf.get_mut(self.at..end) {
@@ -87,14 +101,13 @@ impl Found<'_> {
         let (record, pool) = (self.record, self.pool);
         let inline = !record.needs_escape();
         let texts = record.texts();
-        let party = pool.get(record.party()).as_bytes();
-        let split = party.iter().position(|b| *b == PARTY_SEPARATOR).unwrap_or(party.len());
-        let (country_code, party_id) = party.split_at(split);
-        let plain_party = pool.plain(record.party());
+        // Escaping keeps the separator (a control character) as `\u001f`: split on that.
+        let party = pool.json(record.party());
+        let split = party.windows(6).position(|w| w == b"\\u001f").unwrap_or(party.len());
         out.put(b"{\"country_code\":\"");
-        text(out, country_code, plain_party);
+        out.put(party.get(..split).unwrap_or_default());
         out.put(b"\",\"party_id\":\"");
-        text(out, party_id.get(1..).unwrap_or_default(), plain_party);
+        out.put(party.get(split + 6..).unwrap_or_default());
         out.put(b"\",\"uid\":\"");
         text(out, texts.uid, inline);
         out.put(b"\",\"type\":\"");
@@ -117,9 +130,9 @@ impl Found<'_> {
             b"\",\"valid\":false,\"whitelist\":\""
         });
         out.put(record.whitelist().as_str().as_bytes());
-        if let Some(language) = pool.get_opt(record.language()) {
+        if record.language() != NO_SYM {
             out.put(b"\",\"language\":\"");
-            text(out, language.as_bytes(), pool.plain(record.language()));
+            pooled(out, pool, record.language());
         }
         if let Some(profile) = record.profile() {
             out.put(b"\",\"default_profile_type\":\"");
@@ -136,22 +149,30 @@ impl Found<'_> {
         } else {
             out.put(b"\",\"last_updated\":\"");
         }
-        out.put(DateText::new(record.last_updated()).as_bytes());
+        out.date(record.last_updated());
         out.put(b"\"}");
     }
 }
 
-/// Writes a pooled string.
+/// Writes a pooled string (the pool keeps it escaped).
+#[inline]
 fn pooled(out: &mut impl Sink, pool: &Pool, sym: Sym) {
-    text(out, pool.get(sym).as_bytes(), pool.plain(sym));
+    out.put(pool.json(sym));
 }
 
 /// Writes the inside of a JSON string: as it is when `plain`, else escaped like `serde_json`.
+#[inline]
 fn text(out: &mut impl Sink, value: &[u8], plain: bool) {
     if plain {
         out.put(value);
-        return;
+    } else {
+        escape(out, value);
     }
+}
+
+/// Writes `value` escaped like `serde_json` does inside a JSON string.
+#[cold]
+pub(crate) fn escape(out: &mut impl Sink, value: &[u8]) {
     let mut start = 0;
     for (i, byte) in value.iter().enumerate() {
         let hex = [
