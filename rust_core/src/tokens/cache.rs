@@ -9,11 +9,12 @@
 //! Readers hold a read lock for one lookup; writers hold a write lock for one token, or for one chunk
 //! of a bulk load (see `bulk.rs`), so a reader never waits long behind a load.
 
-use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use hashbrown::{DefaultHashBuilder, HashMap};
 use parking_lot::RwLock;
 
 use crate::tokens::arena::{Arena, Slot};
 use crate::tokens::entry::{encode, key_hash, PartyName, Record};
+use crate::tokens::index::Index;
 use crate::tokens::model::TokenType;
 use crate::tokens::parse::TokenRecord;
 use crate::tokens::pool::{Pool, Sym};
@@ -24,7 +25,7 @@ use crate::tokens::whitelist::{decide, AllowedPolicy, Decision};
 #[derive(Default)]
 pub(crate) struct Shard {
     /// Slots of `arena`, keyed by [`key_hash`].
-    pub(crate) table: HashTable<Slot>,
+    pub(crate) table: Index,
     pub(crate) arena: Arena,
     pub(crate) pool: Pool,
     pub(crate) counts: HashMap<Sym, usize>,
@@ -75,29 +76,28 @@ impl Shard {
         let Some(slot) = arena.push(record.bytes()) else {
             return false;
         };
-        if let Some(old) = table.find_mut(hash, |s| arena.get(*s).same_key(record)) {
-            arena.free(std::mem::replace(old, slot));
+        if let Some(old) = table.replace(hash, slot, |s| arena.get(s).same_key(record)) {
+            arena.free(old);
             self.compact_if_worth();
             return false;
         }
         *counts.entry(record.party()).or_default() += 1;
-        table.insert_unique(hash, slot, |s| rehash(hasher, arena, *s));
+        table.insert(hash, slot, |s| rehash(hasher, arena, s));
         true
     }
 
     /// The slot of the token with this key.
     pub(crate) fn find(&self, hash: u64, key: &Key<'_>) -> Option<Slot> {
-        self.table
-            .find(hash, |s| {
-                self.arena.get(*s).matches(&self.pool, &key.party, key.uid, key.kind)
-            })
-            .copied()
+        self.table.find(hash, |s| {
+            self.arena.preload(s);
+            self.arena.get(s).matches(&self.pool, &key.party, key.uid, key.kind)
+        })
     }
 
     /// Frees the arena of replaced and removed records when they are most of it.
     fn compact_if_worth(&mut self) {
         if self.arena.should_compact() {
-            self.arena.compact(self.table.iter_mut());
+            self.arena.compact(self.table.slots_mut());
         }
     }
 
@@ -112,7 +112,7 @@ impl Shard {
     /// Makes room for `additional` more tokens.
     pub(crate) fn reserve(&mut self, additional: usize, hasher: &DefaultHashBuilder) {
         let Self { table, arena, .. } = self;
-        table.reserve(additional, |s| rehash(hasher, arena, *s));
+        table.reserve(additional, |s| rehash(hasher, arena, s));
     }
 }
 
@@ -186,11 +186,10 @@ impl TokenCache {
             counts,
             ..
         } = &mut *guard;
-        let matches = |s: &Slot| arena.get(*s).matches(pool, &key.party, key.uid, key.kind);
-        let Ok(found) = table.find_entry(hash, matches) else {
+        let matches = |s: Slot| arena.get(s).matches(pool, &key.party, key.uid, key.kind);
+        let Some(slot) = table.remove(hash, matches) else {
             return false;
         };
-        let (slot, _) = found.remove();
         if let Some(count) = counts.get_mut(&arena.get(slot).party()) {
             *count = count.saturating_sub(1);
         }
@@ -244,8 +243,8 @@ impl TokenCache {
         let shard = self.shard(hash).read();
         let mut found: Vec<(&str, Authorization)> = shard
             .table
-            .iter_hash(hash)
-            .map(|slot| shard.found(*slot))
+            .candidates(hash)
+            .map(|slot| shard.found(slot))
             .filter(|f| f.record.kind() == kind && f.record.uid().eq_ignore_ascii_case(uid.as_bytes()))
             .map(|f| {
                 let decision = decide(Some(f.record.state()), emsp_reachable, self.policy);
@@ -299,7 +298,7 @@ impl TokenCache {
     /// Bytes the cache holds: table slots, record arenas, pools and counters.
     pub(crate) fn memory_bytes(&self) -> usize {
         let shard_bytes = |shard: &Shard| {
-            shard.table.allocation_size()
+            shard.table.memory_bytes()
                 + shard.arena.memory_bytes()
                 + shard.pool.memory_bytes()
                 + shard.counts.allocation_size()

@@ -14,6 +14,7 @@ use std::hash::BuildHasher;
 use crate::tokens::model::{ProfileType, TokenType, WhitelistType};
 use crate::tokens::parse::{TokenRecord, UID_MAX};
 use crate::tokens::pool::{Pool, Sym, NO_SYM};
+use crate::tokens::render::measure;
 use crate::tokens::whitelist::TokenState;
 
 /// Separates country code and party id in the pooled owner name (never valid in a `CiString`).
@@ -21,11 +22,11 @@ pub(crate) const PARTY_SEPARATOR: u8 = 0x1f;
 
 // The header: where each field sits.
 const LEN: usize = 0; // u16: the record's length in bytes, header included
-const KIND: usize = 2;
-const WHITELIST: usize = 3;
-const VALID: usize = 4;
-const PROFILE: usize = 5; // NO_PROFILE when absent
-const FLAGS: usize = 6;
+const JSON_LEN: usize = 2; // u16: the length of the token's JSON, so answering renders once
+const KIND: usize = 4;
+const WHITELIST: usize = 5;
+const PROFILE: usize = 6; // NO_PROFILE when absent
+const FLAGS: usize = 7;
 const UPDATED: usize = 8; // i64
 const PARTY: usize = 16; // the owner as pooled `CC\x1fPID`, upper-case
 const ISSUER: usize = 20;
@@ -41,6 +42,7 @@ const HAS_VISUAL: u8 = 1;
 const HAS_GROUP: u8 = 2;
 const HAS_ENERGY_CONTRACT_ID: u8 = 4;
 const HAS_ENERGY_CONTRACT: u8 = 8;
+const VALID: u8 = 32;
 /// Some inline string holds a character JSON must escape (`"` or a backslash): rare, so rendering copies
 /// the strings as they are unless this is set.
 const ESCAPE: u8 = 16;
@@ -79,11 +81,11 @@ impl PartyName {
             return None;
         }
         let mut buf = [0_u8; 6];
-        let mut len = 0;
-        for byte in cc.iter().chain(&[PARTY_SEPARATOR]).chain(pid) {
-            *buf.get_mut(len)? = byte.to_ascii_uppercase();
-            len += 1;
-        }
+        let len = cc.len() + 1 + pid.len();
+        buf.get_mut(..cc.len())?.copy_from_slice(cc);
+        *buf.get_mut(cc.len())? = PARTY_SEPARATOR;
+        buf.get_mut(cc.len() + 1..len)?.copy_from_slice(pid);
+        buf.make_ascii_uppercase();
         Some(Self { buf, len })
     }
 
@@ -203,14 +205,18 @@ pub(crate) fn encode(record: &TokenRecord<'_>, party: Sym, pool: &mut Pool, out:
         &[
             record.kind as u8,
             record.whitelist as u8,
-            u8::from(record.valid),
             record.default_profile_type.map_or(NO_PROFILE, |p| p as u8),
-            flags,
+            flags | if record.valid { VALID } else { 0 },
         ],
     );
     write_at(header, UPDATED, &record.last_updated.to_le_bytes());
     for (at, sym) in SYMS.iter().zip(syms) {
         write_at(header, *at, &sym.to_le_bytes());
+    }
+    let encoded = Record::new(out.get(start..).unwrap_or_default());
+    let json_len = u16::try_from(measure(encoded, pool)).unwrap_or(u16::MAX);
+    if let Some(header) = out.get_mut(start..start + HEADER) {
+        write_at(header, JSON_LEN, &json_len.to_le_bytes());
     }
 }
 
@@ -260,6 +266,11 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// The length of its JSON, as measured when it was built.
+    pub(crate) fn json_len(self) -> usize {
+        usize::from(u16::from_le_bytes([self.byte(JSON_LEN), self.byte(JSON_LEN + 1)]))
+    }
+
     /// Its bytes.
     pub(crate) fn bytes(self) -> &'a [u8] {
         self.bytes
@@ -288,7 +299,7 @@ impl<'a> Record<'a> {
     }
 
     pub(crate) fn valid(self) -> bool {
-        self.byte(VALID) != 0
+        self.byte(FLAGS) & VALID != 0
     }
 
     pub(crate) fn profile(self) -> Option<ProfileType> {
@@ -359,8 +370,10 @@ impl<'a> Record<'a> {
 
     /// Whether this record has the key (`party` as pooled, `uid` compared without case).
     pub(crate) fn matches(self, pool: &Pool, party: &PartyName, uid: &str, kind: TokenType) -> bool {
+        let (stored, asked) = (self.uid(), uid.as_bytes());
+        // Most keys come in the case the eMSP sent: an exact compare is a memcmp.
         self.kind() == kind
-            && self.uid().eq_ignore_ascii_case(uid.as_bytes())
+            && (stored == asked || stored.eq_ignore_ascii_case(asked))
             && pool.get(self.party()).as_bytes() == party.as_bytes()
     }
 

@@ -2,7 +2,8 @@
 //!
 //! - `model`: the OCPI enums (one byte each) and `DateTime` (microseconds).
 //! - `parse`: Token and Token PATCH from JSON bytes, validated; `patch`: applying a PATCH.
-//! - `pool`, `entry`, `arena`: the compact form of a cached token; `render`: its JSON.
+//! - `pool`, `entry`, `arena`: the compact form of a cached token; `index`: a shard's hash index;
+//!   `render`: a token's JSON.
 //! - `cache`: the sharded, thread-safe cache; `bulk`: loading many tokens at once; `batch`: many
 //!   authorisations at once.
 //! - `whitelist`: the decision of OCPI 2.2.1 tokens section 4, as one pure function.
@@ -14,6 +15,7 @@ pub(crate) mod batch;
 pub(crate) mod bulk;
 pub(crate) mod cache;
 pub(crate) mod entry;
+pub(crate) mod index;
 pub(crate) mod model;
 pub(crate) mod parse;
 pub(crate) mod patch;

@@ -6,7 +6,7 @@
 //! of that size ([`Fill`]): the binding writes straight into a new Python `bytes` that way, without an
 //! intermediate `Vec`.
 
-use crate::tokens::entry::Record;
+use crate::tokens::entry::{needs_escape, Record, PARTY_SEPARATOR};
 use crate::tokens::model::DateText;
 use crate::tokens::pool::{Pool, Sym, NO_SYM};
 
@@ -77,11 +77,9 @@ pub(crate) struct Found<'a> {
 }
 
 impl Found<'_> {
-    /// The length of its JSON.
+    /// The length of its JSON (kept in the record).
     pub(crate) fn json_len(&self) -> usize {
-        let mut measure = Measure::default();
-        self.write_json(&mut measure);
-        measure.0
+        self.record.json_len()
     }
 
     /// Writes its JSON into `buf`, which must be [`Found::json_len`] long.
@@ -101,13 +99,14 @@ impl Found<'_> {
         let (record, pool) = (self.record, self.pool);
         let inline = !record.needs_escape();
         let texts = record.texts();
-        // Escaping keeps the separator (a control character) as `\u001f`: split on that.
-        let party = pool.json(record.party());
-        let split = party.windows(6).position(|w| w == b"\\u001f").unwrap_or(party.len());
+        let party = pool.get(record.party()).as_bytes();
+        let split = party.iter().position(|b| *b == PARTY_SEPARATOR).unwrap_or(party.len());
+        let country_code = party.get(..split).unwrap_or_default();
+        let party_id = party.get(split + 1..).unwrap_or_default();
         out.put(b"{\"country_code\":\"");
-        out.put(party.get(..split).unwrap_or_default());
+        text(out, country_code, !needs_escape(country_code));
         out.put(b"\",\"party_id\":\"");
-        out.put(party.get(split + 6..).unwrap_or_default());
+        text(out, party_id, !needs_escape(party_id));
         out.put(b"\",\"uid\":\"");
         text(out, texts.uid, inline);
         out.put(b"\",\"type\":\"");
@@ -152,6 +151,13 @@ impl Found<'_> {
         out.date(record.last_updated());
         out.put(b"\"}");
     }
+}
+
+/// The length of the JSON of `record`, by rendering it into a [`Measure`].
+pub(crate) fn measure(record: Record<'_>, pool: &Pool) -> usize {
+    let mut measure = Measure::default();
+    Found { record, pool }.write_json(&mut measure);
+    measure.0
 }
 
 /// Writes a pooled string (the pool keeps it escaped).
@@ -215,6 +221,7 @@ mod tests {
             record: Record::new(&bytes),
             pool: &pool,
         };
+        assert_eq!(found.json_len(), measure(found.record, &pool));
         let mut filled = vec![0; found.json_len()];
         found.fill(&mut filled);
         assert_eq!(filled, found.json());
