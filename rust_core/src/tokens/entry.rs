@@ -1,17 +1,17 @@
 //! One cached token, compact: what authorisation needs and what answering needs, no JSON.
 //!
 //! A token is a [`Record`]: bytes in its shard's [`Arena`](crate::tokens::arena::Arena). A 32-byte header
-//! (length, enums, flags, `last_updated`, four pooled strings) is followed by the strings unique per
+//! (lengths, enums, flags, `last_updated`, four pooled strings) is followed by the strings unique per
 //! token, each prefixed by its length: uid, `contract_id`, then when present `visual_number`,
 //! `group_id` and the energy contract id. Strings that repeat across tokens (owner party, issuer,
 //! language, energy supplier) are [`Sym`]s into the shard's [`Pool`]. `group_id` is kept inline: a
 //! group names a handful of tokens at most, so pooling it cost more memory (a pool slot and a heap
 //! block per group) and two more cache misses per answer. Enums are one byte each, `last_updated`
-//! an i64 of microseconds. Numbers are little-endian.
+//! a [`Stamp`] (calendar fields in 8 bytes). Numbers are little-endian.
 
 use std::hash::BuildHasher;
 
-use crate::tokens::model::{ProfileType, TokenType, WhitelistType};
+use crate::tokens::model::{ProfileType, Stamp, TokenType, WhitelistType};
 use crate::tokens::parse::{TokenRecord, UID_MAX};
 use crate::tokens::pool::{Pool, Sym, NO_SYM};
 use crate::tokens::render::measure;
@@ -27,7 +27,7 @@ const KIND: usize = 4;
 const WHITELIST: usize = 5;
 const PROFILE: usize = 6; // NO_PROFILE when absent
 const FLAGS: usize = 7;
-const UPDATED: usize = 8; // i64
+const UPDATED: usize = 8; // a model::Stamp
 const PARTY: usize = 16; // the owner as pooled `CC\x1fPID`, upper-case
 const ISSUER: usize = 20;
 const LANGUAGE: usize = 24;
@@ -209,7 +209,11 @@ pub(crate) fn encode(record: &TokenRecord<'_>, party: Sym, pool: &mut Pool, out:
             flags | if record.valid { VALID } else { 0 },
         ],
     );
-    write_at(header, UPDATED, &record.last_updated.to_le_bytes());
+    write_at(
+        header,
+        UPDATED,
+        &Stamp::from_micros(record.last_updated).to_bits().to_le_bytes(),
+    );
     for (at, sym) in SYMS.iter().zip(syms) {
         write_at(header, *at, &sym.to_le_bytes());
     }
@@ -306,10 +310,11 @@ impl<'a> Record<'a> {
         ProfileType::ALL.get(usize::from(self.byte(PROFILE))).copied()
     }
 
-    pub(crate) fn last_updated(self) -> i64 {
+    /// `last_updated`, as stored.
+    pub(crate) fn stamp(self) -> Stamp {
         let mut raw = [0; 8];
         raw.copy_from_slice(self.bytes.get(UPDATED..UPDATED + 8).unwrap_or(&[0; 8]));
-        i64::from_le_bytes(raw)
+        Stamp::from_bits(u64::from_le_bytes(raw))
     }
 
     /// The owner, pooled.
@@ -404,7 +409,7 @@ impl<'a> Record<'a> {
             energy_contract: self
                 .supplier()
                 .map(|supplier| (pool.get(supplier), texts.energy_contract_id.map(text))),
-            last_updated: self.last_updated(),
+            last_updated: self.stamp().micros(),
         }
     }
 }

@@ -132,6 +132,55 @@ pub(crate) fn parse_datetime(field: &'static str, text: &str) -> Result<i64, Cor
     Ok(NaiveDateTime::new(date, time).and_utc().timestamp() * 1_000_000 + micros)
 }
 
+/// A `DateTime` as its calendar fields packed in 64 bits (year 14 bits, month 4, day 5, hour 5,
+/// minute 6, second 6, microsecond 20): the same 8 bytes as microseconds since the epoch, but
+/// printing it needs no calendar arithmetic, only digit pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp(u64);
+
+impl Stamp {
+    /// The stamp of `micros` since the Unix epoch (years 1 to 9999, as parsed).
+    pub(crate) fn from_micros(micros: i64) -> Self {
+        let seconds = micros.div_euclid(1_000_000);
+        let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+        let in_day = seconds.rem_euclid(86_400);
+        let fields = [
+            (year, 14),
+            (month, 4),
+            (day, 5),
+            (in_day / 3600, 5),
+            (in_day / 60 % 60, 6),
+            (in_day % 60, 6),
+            (micros.rem_euclid(1_000_000), 20),
+        ];
+        let packed = fields.iter().fold(0_u64, |acc, (value, bits)| {
+            acc << bits | (u64::try_from(*value).unwrap_or(0) & ((1 << bits) - 1))
+        });
+        Self(packed)
+    }
+
+    /// Microseconds since the Unix epoch.
+    pub(crate) fn micros(self) -> i64 {
+        let days = days_from_civil(self.field(46, 14), self.field(42, 4), self.field(37, 5));
+        let seconds = days * 86_400 + self.field(32, 5) * 3600 + self.field(26, 6) * 60 + self.field(20, 6);
+        seconds * 1_000_000 + self.field(0, 20)
+    }
+
+    fn field(self, shift: u32, bits: u32) -> i64 {
+        i64::try_from(self.0 >> shift & ((1 << bits) - 1)).unwrap_or(0)
+    }
+
+    /// The packed bits, to store.
+    pub(crate) fn to_bits(self) -> u64 {
+        self.0
+    }
+
+    /// A stamp from stored bits.
+    pub(crate) fn from_bits(bits: u64) -> Self {
+        Self(bits)
+    }
+}
+
 /// A `DateTime` as OCPI prefers it (UTC with `Z`, fraction digits only when needed), on the stack:
 /// `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, 20 to 27 bytes.
 pub(crate) struct DateText {
@@ -141,26 +190,23 @@ pub(crate) struct DateText {
 
 impl DateText {
     /// The text of `micros` since the Unix epoch (years 1 to 9999, as parsed).
+    #[cfg(test)]
     pub(crate) fn new(micros: i64) -> Self {
-        // By hand rather than with chrono: this runs for every answered authorisation.
-        let seconds = micros.div_euclid(1_000_000);
-        let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
-        let in_day = seconds.rem_euclid(86_400);
+        Self::of(Stamp::from_micros(micros))
+    }
+
+    /// The text of a stamp.
+    pub(crate) fn of(stamp: Stamp) -> Self {
+        let field = |shift, bits| u32::try_from(stamp.field(shift, bits)).unwrap_or(0);
         let mut buf = *b"0000-00-00T00:00:00.000000Z";
-        let year = u32::try_from(year).unwrap_or(0);
+        let year = field(46, 14);
         put_pair(&mut buf, 0, year / 100);
         put_pair(&mut buf, 2, year);
-        for (at, value) in [
-            (5, month),
-            (8, day),
-            (11, in_day / 3600),
-            (14, in_day / 60 % 60),
-            (17, in_day % 60),
-        ] {
-            put_pair(&mut buf, at, u32::try_from(value).unwrap_or(0));
+        for (at, shift, bits) in [(5, 42, 4), (8, 37, 5), (11, 32, 5), (14, 26, 6), (17, 20, 6)] {
+            put_pair(&mut buf, at, field(shift, bits));
         }
-        let fraction = u32::try_from(micros.rem_euclid(1_000_000)).unwrap_or(0);
-        let len = Self::len_of(micros);
+        let fraction = field(0, 20);
+        let len = Self::len_of(stamp);
         if fraction != 0 {
             put_pair(&mut buf, 20, fraction / 10_000);
             put_pair(&mut buf, 22, fraction / 100);
@@ -172,9 +218,9 @@ impl DateText {
         Self { buf, len }
     }
 
-    /// The length of the text of `micros`, without writing it.
-    pub(crate) fn len_of(micros: i64) -> usize {
-        let mut fraction = micros.rem_euclid(1_000_000);
+    /// The length of the text of a stamp, without writing it.
+    pub(crate) fn len_of(stamp: Stamp) -> usize {
+        let mut fraction = stamp.field(0, 20);
         if fraction == 0 {
             return 20;
         }
@@ -213,6 +259,16 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -221,7 +277,8 @@ mod tests {
     fn roundtrip(text: &str) -> String {
         let micros = parse_datetime("last_updated", text).unwrap();
         let bytes = DateText::new(micros).as_bytes().to_vec();
-        assert_eq!(DateText::len_of(micros), bytes.len());
+        assert_eq!(DateText::len_of(Stamp::from_micros(micros)), bytes.len());
+        assert_eq!(Stamp::from_micros(micros).micros(), micros);
         String::from_utf8(bytes).unwrap()
     }
 

@@ -7,7 +7,7 @@
 //! intermediate `Vec`.
 
 use crate::tokens::entry::{needs_escape, Record, PARTY_SEPARATOR};
-use crate::tokens::model::DateText;
+use crate::tokens::model::{DateText, Stamp};
 use crate::tokens::pool::{Pool, Sym, NO_SYM};
 
 /// Where rendered bytes go.
@@ -15,10 +15,10 @@ pub(crate) trait Sink {
     /// Appends `bytes`.
     fn put(&mut self, bytes: &[u8]);
 
-    /// Appends a `DateTime` of `micros`.
+    /// Appends a `DateTime`.
     #[inline]
-    fn date(&mut self, micros: i64) {
-        self.put(DateText::new(micros).as_bytes());
+    fn date(&mut self, stamp: Stamp) {
+        self.put(DateText::of(stamp).as_bytes());
     }
 }
 
@@ -40,8 +40,8 @@ impl Sink for Measure {
     }
 
     #[inline]
-    fn date(&mut self, micros: i64) {
-        self.0 += DateText::len_of(micros);
+    fn date(&mut self, stamp: Stamp) {
+        self.0 += DateText::len_of(stamp);
     }
 }
 
@@ -148,7 +148,7 @@ impl Found<'_> {
         } else {
             out.put(b"\",\"last_updated\":\"");
         }
-        out.date(record.last_updated());
+        out.date(record.stamp());
         out.put(b"\"}");
     }
 }
