@@ -9,7 +9,7 @@
 //! buffer, the shard copies its live records into a fresh buffer ([`Arena::compact`]), so memory stays
 //! within twice what is live and each byte written is copied at most about once more.
 
-use crate::tokens::entry::Record;
+use crate::tokens::record::Record;
 
 /// Records start at multiples of this many bytes, which makes a `u32` slot reach 32 GiB per shard.
 pub(crate) const ALIGN: usize = 8;

@@ -15,9 +15,10 @@ use serde::de::{Deserializer as _, Error as _, SeqAccess, Visitor};
 
 use crate::errors::CoreError;
 use crate::tokens::cache::TokenCache;
-use crate::tokens::entry::{encode, key_hash, remap, PartyName, Record};
+use crate::tokens::entry::{encode, key_hash, remap, PartyName};
 use crate::tokens::parse::{json_error, parse_token, TokenRecord};
 use crate::tokens::pool::{Pool, Sym, NO_SYM};
+use crate::tokens::record::Record;
 
 /// Tokens applied under one write lock.
 pub(crate) const CHUNK: usize = 1024;

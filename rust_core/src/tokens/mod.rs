@@ -1,10 +1,10 @@
 //! The token cache of the CPO side: every token of every eMSP, compact, with the whitelist decision.
 //!
-//! - `model`: the OCPI enums (one byte each) and `DateTime` (microseconds).
+//! - `model`: the OCPI enums (one byte each) and `DateTime` (microseconds; stored as a `Stamp`).
 //! - `parse`: Token and Token PATCH from JSON bytes, validated; `patch`: applying a PATCH.
-//! - `pool`, `entry`, `arena`: the compact form of a cached token; `index`: a shard's hash index;
+//! - `pool`, `record`, `entry`, `arena`: the compact form of a cached token; `index`: a shard's hash index;
 //!   `render`: a token's JSON.
-//! - `cache`: the sharded, thread-safe cache; `bulk`: loading many tokens at once; `batch`: many
+//! - `cache`, `shard`: the sharded, thread-safe cache; `bulk`: loading many tokens at once; `batch`: many
 //!   authorisations at once.
 //! - `whitelist`: the decision of OCPI 2.2.1 tokens section 4, as one pure function.
 //!
@@ -20,5 +20,7 @@ pub(crate) mod model;
 pub(crate) mod parse;
 pub(crate) mod patch;
 pub(crate) mod pool;
+pub(crate) mod record;
 pub(crate) mod render;
+pub(crate) mod shard;
 pub(crate) mod whitelist;

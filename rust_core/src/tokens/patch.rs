@@ -2,8 +2,9 @@
 
 use crate::errors::CoreError;
 use crate::tokens::cache::{Key, TokenCache};
-use crate::tokens::entry::{encode, key_hash, Record, TokenView};
+use crate::tokens::entry::{encode, key_hash};
 use crate::tokens::parse::{EnergyContract, Text, TokenPatch, TokenRecord};
+use crate::tokens::record::{Record, TokenView};
 
 impl TokenCache {
     /// Applies a validated PATCH to a cached token: present fields replace. False when it is not cached.

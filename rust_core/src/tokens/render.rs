@@ -6,9 +6,10 @@
 //! of that size ([`Fill`]): the binding writes straight into a new Python `bytes` that way, without an
 //! intermediate `Vec`.
 
-use crate::tokens::entry::{needs_escape, Record, PARTY_SEPARATOR};
+use crate::tokens::entry::{needs_escape, PARTY_SEPARATOR};
 use crate::tokens::model::{DateText, Stamp};
 use crate::tokens::pool::{Pool, Sym, NO_SYM};
+use crate::tokens::record::Record;
 
 /// Where rendered bytes go.
 pub(crate) trait Sink {
