@@ -344,6 +344,48 @@ def test_token_cache_remove_count_len_clear() -> None:
     assert cache.load(tokens_ndjson(10)) == (10, 0)
 
 
+def test_token_cache_churn_keeps_answers_and_memory_bounded() -> None:
+    """Replacing and removing tokens again and again (records left behind, then compacted) changes no answer."""
+    cache = TokenCache(shards=2)
+    data = tokens_ndjson(2000)
+    cache.load(data)
+    baseline = cache.memory_bytes()
+    for round_ in range(6):
+        assert cache.load(data) == (0, 2000)
+        for i in range(round_, 2000, 7):
+            token = tokens_token(i)
+            assert cache.remove(token["country_code"], token["party_id"], token["uid"], token["type"]) is True
+            assert cache.put(encode(token)) is True
+    assert len(cache) == 2000
+    assert cache.memory_bytes() < 3 * baseline
+    for i in range(0, 2000, 13):
+        token = tokens_token(i)
+        body = cache.get(token["country_code"], token["party_id"], token["uid"], token["type"])
+        assert body is not None
+        assert TOKEN.decode(body) == TOKEN.decode(tokens_json(i))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"uid": 'A"B\\C', "contract_id": 'C"1\\'},
+        {"party_id": 'T"\\', "group_id": '"G"'},
+        {"issuer": 'The "New" \\ Motion', "visual_number": 'é"\\é'},
+        {"energy_contract": {"supplier_name": 'S"\\', "contract_id": 'E"\\'}},
+    ],
+)
+def test_token_cache_renders_quotes_and_backslashes_like_msgspec(overrides: dict[str, Any]) -> None:
+    token = tokens_token(1, type="RFID", **overrides)
+    cache = cache_with(token)
+    _, _, body = cache.authorize(token["country_code"], token["party_id"], token["uid"], "RFID")
+    expected = encode(
+        TOKEN.decode(
+            encode(token | {"country_code": token["country_code"].upper(), "party_id": token["party_id"].upper()})
+        )
+    )
+    assert body == expected
+
+
 def test_token_cache_authorize_many_equals_one_by_one() -> None:
     cache = TokenCache(allowed_policy="REALTIME")
     cache.load(tokens_ndjson(300))

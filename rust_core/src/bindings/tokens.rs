@@ -12,6 +12,7 @@ use crate::errors::CoreError;
 use crate::tokens::cache::{Authorization, Key, TokenCache};
 use crate::tokens::model::{AllowedType, TokenType, WhitelistType};
 use crate::tokens::parse::{parse_patch, parse_token};
+use crate::tokens::render::Found;
 use crate::tokens::whitelist::{decide, Action, AllowedPolicy, Decision, TokenState};
 
 /// What `authorize` returns: (action, allowed or None, token JSON or None).
@@ -58,6 +59,14 @@ fn decision_tuple(py: Python<'_>, decision: Decision) -> (Bound<'_, PyString>, O
 fn to_python(py: Python<'_>, answer: Authorization) -> PyAuthorization<'_> {
     let (action, allowed) = decision_tuple(py, answer.decision);
     (action, allowed, answer.token.map(|json| PyBytes::new(py, &json)))
+}
+
+/// The token's JSON, rendered straight into a new `bytes` of its exact length (no intermediate `Vec`).
+fn json_bytes<'py>(py: Python<'py>, found: &Found<'_>) -> PyResult<Bound<'py, PyBytes>> {
+    PyBytes::new_with(py, found.json_len(), |buf| {
+        found.fill(buf);
+        Ok(())
+    })
 }
 
 fn token_type(name: &str) -> Result<TokenType, CoreError> {
@@ -119,8 +128,9 @@ impl PyTokenCache {
         token_type: &str,
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let kind = self::token_type(token_type)?;
-        let json = Key::new(country_code, party_id, uid, kind).and_then(|key| self.inner.get(&key));
-        Ok(json.map(|json| PyBytes::new(py, &json)))
+        Key::new(country_code, party_id, uid, kind)
+            .and_then(|key| self.inner.get_with(&key, |found| json_bytes(py, found)))
+            .transpose()
     }
 
     #[pyo3(signature = (country_code, party_id, uid, token_type = "RFID", emsp_reachable = true))]
@@ -135,7 +145,11 @@ impl PyTokenCache {
     ) -> PyResult<PyAuthorization<'py>> {
         let kind = self::token_type(token_type)?;
         let key = Key::new(country_code, party_id, uid, kind);
-        Ok(to_python(py, self.inner.authorize(key.as_ref(), emsp_reachable)))
+        let (decision, token) = self
+            .inner
+            .authorize_with(key.as_ref(), emsp_reachable, |found| json_bytes(py, found));
+        let (action, allowed) = decision_tuple(py, decision);
+        Ok((action, allowed, token.transpose()?))
     }
 
     #[pyo3(signature = (uid, token_type = "RFID", emsp_reachable = true))]

@@ -1,6 +1,6 @@
 //! Bulk load: many Tokens from one JSON array or NDJSON (one Token per line) in one call.
 //!
-//! All or nothing: every record is parsed and validated first, into entries built aside (each
+//! All or nothing: every record is parsed and validated first, into records built aside (each
 //! thread with its own string pool); only when all are good are they applied. Nothing of a bad load
 //! is stored, and the error names the first bad record (NDJSON: 1-based line; array: 0-based index).
 //! Applying goes shard by shard in chunks of [`CHUNK`] tokens per write lock, so readers wait at most
@@ -15,9 +15,10 @@ use serde::de::{Deserializer as _, Error as _, SeqAccess, Visitor};
 
 use crate::errors::CoreError;
 use crate::tokens::cache::TokenCache;
-use crate::tokens::entry::{key_hash, Entry, PartyName};
+use crate::tokens::entry::{encode, key_hash, remap, PartyName};
 use crate::tokens::parse::{json_error, parse_token, TokenRecord};
 use crate::tokens::pool::{Pool, Sym, NO_SYM};
+use crate::tokens::record::Record;
 
 /// Tokens applied under one write lock.
 pub(crate) const CHUNK: usize = 1024;
@@ -25,24 +26,31 @@ pub(crate) const CHUNK: usize = 1024;
 /// NDJSON at least this long is parsed on several threads.
 const PARALLEL_FROM: usize = 1 << 20;
 
-/// Entries built aside, with the pool their symbols refer to, and each entry's key hash.
+/// Records built aside, with the pool their symbols refer to, and each one's key hash and start.
 #[derive(Default)]
 struct Staged {
     pool: Pool,
-    entries: Vec<(u64, Entry)>,
+    bytes: Vec<u8>,
+    records: Vec<(u64, usize)>,
 }
 
 impl Staged {
     fn add(&mut self, hasher: &DefaultHashBuilder, record: &TokenRecord<'_>) -> Result<(), CoreError> {
         record.validate()?;
-        let hash = key_hash(hasher, &record.uid, record.kind);
+        let hash = key_hash(hasher, record.uid.as_bytes(), record.kind);
         let party = PartyName::new(&record.country_code, &record.party_id);
         if let (Some(hash), Some(party)) = (hash, party) {
             let party = self.pool.intern(party.as_str());
-            let entry = Entry::new(record, party, &mut self.pool);
-            self.entries.push((hash, entry));
+            self.records.push((hash, self.bytes.len()));
+            encode(record, party, &mut self.pool, &mut self.bytes);
         }
         Ok(())
+    }
+
+    /// The record that starts at `start`.
+    fn record(&self, start: usize) -> &[u8] {
+        let rest = self.bytes.get(start..).unwrap_or_default();
+        rest.get(..Record::stored_len(rest)).unwrap_or_default()
     }
 }
 
@@ -194,29 +202,26 @@ impl TokenCache {
         };
         let (mut added, mut replaced) = (0, 0);
         for piece in staged {
-            let (a, r) = self.apply(piece);
+            let (a, r) = self.apply(&piece);
             added += a;
             replaced += r;
         }
         Ok((added, replaced))
     }
 
-    /// Moves staged entries into their shards, translating their symbols into each shard's pool.
-    fn apply(&self, staged: Staged) -> (usize, usize) {
-        let Staged {
-            pool: staged_pool,
-            entries,
-        } = staged;
-        let mut buckets: Vec<Vec<(u64, Entry)>> = self.shards().iter().map(|_| Vec::new()).collect();
-        for (hash, entry) in entries {
-            if let Some(bucket) = buckets.get_mut(self.shard_index(hash)) {
-                bucket.push((hash, entry));
+    /// Moves staged records into their shards, translating their symbols into each shard's pool.
+    fn apply(&self, staged: &Staged) -> (usize, usize) {
+        let mut buckets: Vec<Vec<(u64, usize)>> = self.shards().iter().map(|_| Vec::new()).collect();
+        for (hash, start) in &staged.records {
+            if let Some(bucket) = buckets.get_mut(self.shard_index(*hash)) {
+                bucket.push((*hash, *start));
             }
         }
         let (mut added, mut replaced) = (0, 0);
+        let mut scratch = Vec::new();
         for (lock, bucket) in self.shards().iter().zip(buckets) {
             // renamed[staged symbol] = the shard's symbol, valid while the shard is not cleared.
-            let mut renamed: Vec<Sym> = vec![NO_SYM; staged_pool.len()];
+            let mut renamed: Vec<Sym> = vec![NO_SYM; staged.pool.len()];
             let mut epoch = None;
             let mut bucket = bucket.into_iter().peekable();
             while bucket.peek().is_some() {
@@ -224,22 +229,19 @@ impl TokenCache {
                 if epoch.replace(shard.epoch).is_some_and(|seen| seen != shard.epoch) {
                     renamed.fill(NO_SYM);
                 }
-                shard.table.reserve(bucket.len().min(CHUNK), |e| {
-                    key_hash(&self.hasher, e.uid(), e.kind).unwrap_or_default()
-                });
-                for (hash, mut entry) in bucket.by_ref().take(CHUNK) {
-                    entry.remap(|sym| {
-                        let slot = renamed.get_mut(sym as usize);
-                        match slot {
-                            Some(known) if *known != NO_SYM => *known,
-                            Some(unknown) => {
-                                *unknown = shard.pool.intern(staged_pool.get(sym));
-                                *unknown
-                            }
-                            None => NO_SYM,
+                shard.reserve(bucket.len().min(CHUNK), &self.hasher);
+                for (hash, start) in bucket.by_ref().take(CHUNK) {
+                    scratch.clear();
+                    scratch.extend_from_slice(staged.record(start));
+                    remap(&mut scratch, |sym| match renamed.get_mut(sym as usize) {
+                        Some(known) if *known != NO_SYM => *known,
+                        Some(unknown) => {
+                            *unknown = shard.pool.intern(staged.pool.get(sym));
+                            *unknown
                         }
+                        None => NO_SYM,
                     });
-                    if shard.upsert(hash, entry, &self.hasher) {
+                    if shard.upsert(hash, Record::new(&scratch), &self.hasher) {
                         added += 1;
                     } else {
                         replaced += 1;

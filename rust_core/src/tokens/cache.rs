@@ -3,29 +3,23 @@
 //! Keys are (`country_code`, `party_id`, uid, type), compared without ASCII case (they are `CiStrings`):
 //! country code and party id are stored upper-case, the uid as the eMSP last sent it. A token lives in
 //! the shard chosen by the hash of its uid and type, so one read lock answers any lookup, and
-//! `lookup_any` finds a uid across owners by walking a single probe sequence.
+//! `lookup_any` finds a uid across owners by walking a single probe sequence. A shard's index holds
+//! 4-byte slots into the shard's arena of records (`shard.rs`; `index.rs` and `arena.rs` say why).
 //!
 //! Readers hold a read lock for one lookup; writers hold a write lock for one token, or for one chunk
 //! of a bulk load (see `bulk.rs`), so a reader never waits long behind a load.
 
-use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use hashbrown::DefaultHashBuilder;
 use parking_lot::RwLock;
 
-use crate::tokens::entry::{key_hash, Entry, PartyName, TokenView};
+use crate::tokens::arena::Slot;
+use crate::tokens::entry::{encode, key_hash, PartyName};
 use crate::tokens::model::TokenType;
 use crate::tokens::parse::TokenRecord;
-use crate::tokens::pool::{Pool, Sym};
-use crate::tokens::whitelist::{decide, AllowedPolicy, Decision, TokenState};
-
-/// The tokens of one shard, the pool their repeated strings live in, and a token count per owner.
-#[derive(Default)]
-pub(crate) struct Shard {
-    pub(crate) table: HashTable<Entry>,
-    pub(crate) pool: Pool,
-    pub(crate) counts: HashMap<Sym, usize>,
-    /// How many times the shard was cleared: symbols from before a clear mean nothing after it.
-    pub(crate) epoch: u64,
-}
+use crate::tokens::record::Record;
+use crate::tokens::render::Found;
+use crate::tokens::shard::Shard;
+use crate::tokens::whitelist::{decide, AllowedPolicy, Decision};
 
 /// The key of a lookup, normalised.
 #[derive(Clone, Copy)]
@@ -60,25 +54,9 @@ pub(crate) struct TokenCache {
     policy: AllowedPolicy,
 }
 
-impl Shard {
-    /// Inserts or replaces `entry` (its symbols already in this shard's pool). True when it was new.
-    pub(crate) fn upsert(&mut self, hash: u64, entry: Entry, hasher: &DefaultHashBuilder) -> bool {
-        let Self { table, counts, .. } = self;
-        let same =
-            |e: &Entry| e.kind == entry.kind && e.party == entry.party && e.uid().eq_ignore_ascii_case(entry.uid());
-        if let Some(slot) = table.find_mut(hash, same) {
-            *slot = entry;
-            return false;
-        }
-        *counts.entry(entry.party).or_default() += 1;
-        table.insert_unique(hash, entry, |e| key_hash(hasher, e.uid(), e.kind).unwrap_or_default());
-        true
-    }
-
-    fn find(&self, hash: u64, key: &Key<'_>) -> Option<&Entry> {
-        self.table
-            .find(hash, |e| e.matches(&self.pool, key.party.as_str(), key.uid, key.kind))
-    }
+/// The token's JSON in a new `Vec` (for callers that are not Python).
+fn json(found: &Found<'_>) -> Vec<u8> {
+    found.json()
 }
 
 impl TokenCache {
@@ -115,83 +93,95 @@ impl TokenCache {
     /// Inserts or replaces a validated token. True when it was new.
     pub(crate) fn put(&self, record: &TokenRecord<'_>) -> bool {
         let (Some(hash), Some(party)) = (
-            key_hash(&self.hasher, &record.uid, record.kind),
+            key_hash(&self.hasher, record.uid.as_bytes(), record.kind),
             PartyName::new(&record.country_code, &record.party_id),
         ) else {
             return false; // unreachable for validated records
         };
+        let mut bytes = Vec::with_capacity(128);
         let mut shard = self.shard(hash).write();
         let party = shard.pool.intern(party.as_str());
-        let entry = Entry::new(record, party, &mut shard.pool);
-        shard.upsert(hash, entry, &self.hasher)
+        encode(record, party, &mut shard.pool, &mut bytes);
+        shard.upsert(hash, Record::new(&bytes), &self.hasher)
     }
 
     /// Removes a token. True when it was cached.
     pub(crate) fn remove(&self, key: &Key<'_>) -> bool {
-        let Some(hash) = key_hash(&self.hasher, key.uid, key.kind) else {
+        let Some(hash) = key_hash(&self.hasher, key.uid.as_bytes(), key.kind) else {
             return false;
         };
         let mut guard = self.shard(hash).write();
         let Shard {
-            table, pool, counts, ..
+            table,
+            arena,
+            pool,
+            counts,
+            ..
         } = &mut *guard;
-        let Ok(found) = table.find_entry(hash, |e| e.matches(pool, key.party.as_str(), key.uid, key.kind)) else {
+        let matches = |s: Slot| arena.get(s).matches(pool, &key.party, key.uid, key.kind);
+        let Some(slot) = table.remove(hash, matches) else {
             return false;
         };
-        let (entry, _) = found.remove();
-        if let Some(count) = counts.get_mut(&entry.party) {
+        if let Some(count) = counts.get_mut(&arena.get(slot).party()) {
             *count = count.saturating_sub(1);
         }
+        arena.free(slot);
+        guard.compact_if_worth();
         true
     }
 
     /// The cached token as OCPI Token JSON.
+    #[cfg(test)]
     pub(crate) fn get(&self, key: &Key<'_>) -> Option<Vec<u8>> {
-        let hash = key_hash(&self.hasher, key.uid, key.kind)?;
+        self.get_with(key, json)
+    }
+
+    /// `emit` of the cached token, called under the shard's read lock (keep it short).
+    pub(crate) fn get_with<R>(&self, key: &Key<'_>, emit: impl FnOnce(&Found<'_>) -> R) -> Option<R> {
+        let hash = key_hash(&self.hasher, key.uid.as_bytes(), key.kind)?;
         let shard = self.shard(hash).read();
-        shard.find(hash, key).map(|entry| render(&entry.view(&shard.pool)))
+        shard.find(hash, key).map(|slot| emit(&shard.found(slot)))
     }
 
     /// The whitelist decision for a key, with the token's JSON when it is cached.
     pub(crate) fn authorize(&self, key: Option<&Key<'_>>, emsp_reachable: bool) -> Authorization {
-        let found = key.and_then(|key| {
-            let hash = key_hash(&self.hasher, key.uid, key.kind)?;
-            let shard = self.shard(hash).read();
-            shard
-                .find(hash, key)
-                .map(|entry| (state(entry), render(&entry.view(&shard.pool))))
+        let (decision, token) = self.authorize_with(key, emsp_reachable, json);
+        Authorization { decision, token }
+    }
+
+    /// The whitelist decision for a key and, when the token is cached, `emit` of it (called under the
+    /// shard's read lock: keep it short).
+    pub(crate) fn authorize_with<R>(
+        &self,
+        key: Option<&Key<'_>>,
+        emsp_reachable: bool,
+        emit: impl FnOnce(&Found<'_>) -> R,
+    ) -> (Decision, Option<R>) {
+        let mut state = None;
+        let emitted = key.and_then(|key| {
+            self.get_with(key, |found| {
+                state = Some(found.record.state());
+                emit(found)
+            })
         });
-        match found {
-            Some((state, json)) => Authorization {
-                decision: decide(Some(state), emsp_reachable, self.policy),
-                token: Some(json),
-            },
-            None => Authorization {
-                decision: decide(None, emsp_reachable, self.policy),
-                token: None,
-            },
-        }
+        (decide(state, emsp_reachable, self.policy), emitted)
     }
 
     /// The decision for every cached token with this uid and type, whatever its owner, ordered by owner.
     pub(crate) fn lookup_any(&self, uid: &str, kind: TokenType, emsp_reachable: bool) -> Vec<Authorization> {
-        let Some(hash) = key_hash(&self.hasher, uid, kind) else {
+        let Some(hash) = key_hash(&self.hasher, uid.as_bytes(), kind) else {
             return Vec::new();
         };
         let shard = self.shard(hash).read();
         let mut found: Vec<(&str, Authorization)> = shard
             .table
-            .iter_hash(hash)
-            .filter(|e| e.kind == kind && e.uid().eq_ignore_ascii_case(uid))
-            .map(|e| {
-                let decision = decide(Some(state(e)), emsp_reachable, self.policy);
-                (
-                    shard.pool.get(e.party),
-                    Authorization {
-                        decision,
-                        token: Some(render(&e.view(&shard.pool))),
-                    },
-                )
+            .candidates(hash)
+            .map(|slot| shard.found(slot))
+            .filter(|f| f.record.kind() == kind && f.record.uid().eq_ignore_ascii_case(uid.as_bytes()))
+            .map(|f| {
+                let decision = decide(Some(f.record.state()), emsp_reachable, self.policy);
+                let token = Some(f.json());
+                (shard.pool.get(f.record.party()), Authorization { decision, token })
             })
             .collect();
         found.sort_by(|a, b| a.0.cmp(b.0));
@@ -237,11 +227,11 @@ impl TokenCache {
         }
     }
 
-    /// Bytes the cache holds: table slots, per-token blocks, pools and counters.
+    /// Bytes the cache holds: table slots, record arenas, pools and counters.
     pub(crate) fn memory_bytes(&self) -> usize {
         let shard_bytes = |shard: &Shard| {
-            shard.table.allocation_size()
-                + shard.table.iter().map(Entry::heap_bytes).sum::<usize>()
+            shard.table.memory_bytes()
+                + shard.arena.memory_bytes()
                 + shard.pool.memory_bytes()
                 + shard.counts.allocation_size()
         };
@@ -252,19 +242,6 @@ impl TokenCache {
                 .map(|shard| shard_bytes(&shard.read()) + size_of::<RwLock<Shard>>())
                 .sum::<usize>()
     }
-}
-
-fn state(entry: &Entry) -> TokenState {
-    TokenState {
-        whitelist: entry.whitelist,
-        valid: entry.valid,
-    }
-}
-
-fn render(view: &TokenView<'_>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(320);
-    view.write_json(&mut out);
-    out
 }
 
 #[cfg(test)]

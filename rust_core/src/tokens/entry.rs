@@ -1,60 +1,26 @@
 //! One cached token, compact: what authorisation needs and what answering needs, no JSON.
 //!
-//! An [`Entry`] is 56 bytes plus one small heap block (`blob`) holding the strings that are unique per
-//! token: uid, `contract_id`, `visual_number` and the energy contract id, each prefixed by its length.
-//! Strings that repeat across tokens (owner party, issuer, group id, language, energy supplier) are
-//! [`Sym`]s into the shard's [`Pool`]. Enums are one byte each, `valid` a bool, `last_updated` an i64
-//! of microseconds. A contract-id prefix is not pooled: a 4-byte symbol would save one byte at best.
+//! A token is a [`Record`]: bytes in its shard's [`Arena`](crate::tokens::arena::Arena), laid out as
+//! `record.rs` says. Strings that repeat across tokens (owner party, issuer, language, energy
+//! supplier) are [`Sym`]s into the shard's [`Pool`]. `group_id` is kept inline: a group names a
+//! handful of tokens at most, so pooling it cost more memory (a pool slot and a heap block per group)
+//! and two more cache misses per answer. Enums are one byte each, `last_updated` a
+//! [`Stamp`](crate::tokens::model::Stamp) (calendar fields in 8 bytes). This file builds records
+//! ([`encode`]) and the keys that find them ([`PartyName`], [`key_hash`]).
 
 use std::hash::BuildHasher;
 
-use crate::tokens::model::{write_datetime, ProfileType, TokenType, WhitelistType};
+use crate::tokens::model::{Stamp, TokenType};
 use crate::tokens::parse::{TokenRecord, UID_MAX};
 use crate::tokens::pool::{Pool, Sym, NO_SYM};
+use crate::tokens::record::{
+    Record, ESCAPE, HAS_ENERGY_CONTRACT, HAS_ENERGY_CONTRACT_ID, HAS_GROUP, HAS_VISUAL, HEADER, JSON_LEN, KIND, LEN,
+    NO_PROFILE, SYMS, UPDATED, VALID,
+};
+use crate::tokens::render::measure;
 
 /// Separates country code and party id in the pooled owner name (never valid in a `CiString`).
 pub(crate) const PARTY_SEPARATOR: u8 = 0x1f;
-
-const HAS_VISUAL: u8 = 1;
-const HAS_ENERGY_CONTRACT_ID: u8 = 2;
-const HAS_ENERGY_CONTRACT: u8 = 4;
-
-/// A token as the cache keeps it.
-pub(crate) struct Entry {
-    blob: Box<[u8]>,
-    /// Microseconds since the Unix epoch, UTC.
-    pub(crate) last_updated: i64,
-    /// The owner as pooled `CC\x1fPID`, upper-case.
-    pub(crate) party: Sym,
-    issuer: Sym,
-    group: Sym,
-    language: Sym,
-    supplier: Sym,
-    pub(crate) kind: TokenType,
-    pub(crate) whitelist: WhitelistType,
-    pub(crate) valid: bool,
-    profile: Option<ProfileType>,
-    flags: u8,
-}
-
-/// A cached token with its strings resolved, borrowed from the entry and its pool.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TokenView<'a> {
-    pub(crate) country_code: &'a str,
-    pub(crate) party_id: &'a str,
-    pub(crate) uid: &'a str,
-    pub(crate) kind: TokenType,
-    pub(crate) contract_id: &'a str,
-    pub(crate) visual_number: Option<&'a str>,
-    pub(crate) issuer: &'a str,
-    pub(crate) group_id: Option<&'a str>,
-    pub(crate) valid: bool,
-    pub(crate) whitelist: WhitelistType,
-    pub(crate) language: Option<&'a str>,
-    pub(crate) default_profile_type: Option<ProfileType>,
-    pub(crate) energy_contract: Option<(&'a str, Option<&'a str>)>,
-    pub(crate) last_updated: i64,
-}
 
 /// The owner party as pooled: upper-case country code, separator, upper-case party id.
 #[derive(Clone, Copy)]
@@ -71,38 +37,39 @@ impl PartyName {
             return None;
         }
         let mut buf = [0_u8; 6];
-        let mut len = 0;
-        for byte in cc.iter().chain(&[PARTY_SEPARATOR]).chain(pid) {
-            *buf.get_mut(len)? = byte.to_ascii_uppercase();
-            len += 1;
-        }
+        let len = cc.len() + 1 + pid.len();
+        buf.get_mut(..cc.len())?.copy_from_slice(cc);
+        *buf.get_mut(cc.len())? = PARTY_SEPARATOR;
+        buf.get_mut(cc.len() + 1..len)?.copy_from_slice(pid);
+        buf.make_ascii_uppercase();
         Some(Self { buf, len })
     }
 
     /// The pooled form, `CC\x1fPID`.
     pub(crate) fn as_str(&self) -> &str {
-        self.buf
-            .get(..self.len)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or("")
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    /// The pooled form as bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
     }
 }
 
 /// The hash of a token key: its uid, upper-cased (`CiString`), and its type. The owner is left out on
 /// purpose, so that the tokens of every party with the same uid and type share one probe sequence:
 /// that is the uid index behind `lookup_any`, at no memory cost. `None` when the uid is too long.
-pub(crate) fn key_hash(hasher: &impl BuildHasher, uid: &str, kind: TokenType) -> Option<u64> {
-    let bytes = uid.as_bytes();
-    if bytes.len() > UID_MAX {
+pub(crate) fn key_hash(hasher: &impl BuildHasher, uid: &[u8], kind: TokenType) -> Option<u64> {
+    if uid.len() > UID_MAX {
         return None;
     }
     let mut buf = [0_u8; UID_MAX + 1];
-    let slot = buf.get_mut(..bytes.len())?;
-    for (to, from) in slot.iter_mut().zip(bytes) {
+    let slot = buf.get_mut(..uid.len())?;
+    for (to, from) in slot.iter_mut().zip(uid) {
         *to = from.to_ascii_uppercase();
     }
-    *buf.get_mut(bytes.len())? = kind as u8;
-    Some(hasher.hash_one(buf.get(..=bytes.len())?))
+    *buf.get_mut(uid.len())? = kind as u8;
+    Some(hasher.hash_one(buf.get(..=uid.len())?))
 }
 
 /// The heap bytes a block of `len` bytes costs with a typical malloc (16-byte steps, 8 bytes of header).
@@ -114,256 +81,208 @@ pub(crate) fn heap_size(len: usize) -> usize {
     }
 }
 
-fn push_text(blob: &mut Vec<u8>, text: &str) {
+/// Whether JSON needs an escape in `text`.
+pub(crate) fn needs_escape(text: &[u8]) -> bool {
+    text.iter().any(|b| *b < 0x20 || *b == b'"' || *b == b'\\')
+}
+
+fn push_text(out: &mut Vec<u8>, text: &str) {
     // Lengths below 128 take one byte, longer ones (up to 64 characters of UTF-8) two.
     let len = text.len();
     if len < 0x80 {
-        blob.push(len as u8);
+        out.push(len as u8);
     } else {
-        blob.push(0x80 | (len & 0x7f) as u8);
-        blob.push((len >> 7) as u8);
+        out.push(0x80 | (len & 0x7f) as u8);
+        out.push((len >> 7) as u8);
     }
-    blob.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(text.as_bytes());
 }
 
-/// Reads the strings of a blob in order; yields "" past its end (never happens for blobs we built).
-struct BlobReader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> BlobReader<'a> {
-    fn next_text(&mut self) -> &'a str {
-        let (len, skip) = match self.rest {
-            [first, second, ..] if first & 0x80 != 0 => (usize::from(first & 0x7f) | usize::from(*second) << 7, 2),
-            [first, ..] => (usize::from(*first), 1),
-            [] => return "",
-        };
-        let text = self.rest.get(skip..skip + len).unwrap_or_default();
-        self.rest = self.rest.get(skip + len..).unwrap_or_default();
-        std::str::from_utf8(text).unwrap_or("")
-    }
-}
-
-impl Entry {
-    /// Builds the entry of a validated token, pooling its repeated strings in `pool`.
-    pub(crate) fn new(record: &TokenRecord<'_>, party: Sym, pool: &mut Pool) -> Self {
-        let energy = record.energy_contract.as_ref();
-        let energy_id = energy.and_then(|e| e.contract_id.as_deref());
-        let mut blob = Vec::with_capacity(
-            4 + record.uid.len()
-                + record.contract_id.len()
-                + record.visual_number.as_ref().map_or(0, |v| v.len() + 1)
-                + energy_id.map_or(0, |v| v.len() + 1),
-        );
-        push_text(&mut blob, &record.uid);
-        push_text(&mut blob, &record.contract_id);
-        let mut flags = 0;
-        if let Some(visual) = &record.visual_number {
-            push_text(&mut blob, visual);
-            flags |= HAS_VISUAL;
+/// Appends the record of a validated token to `out`, pooling its repeated strings in `pool`.
+pub(crate) fn encode(record: &TokenRecord<'_>, party: Sym, pool: &mut Pool, out: &mut Vec<u8>) {
+    let start = out.len();
+    let energy = record.energy_contract.as_ref();
+    let energy_id = energy.and_then(|e| e.contract_id.as_deref());
+    out.resize(start + HEADER, 0);
+    let mut flags = 0;
+    let mut text = |out: &mut Vec<u8>, value: &str, flag: u8| {
+        push_text(out, value);
+        flags |= flag;
+        if needs_escape(value.as_bytes()) {
+            flags |= ESCAPE;
         }
-        if let Some(id) = energy_id {
-            push_text(&mut blob, id);
-            flags |= HAS_ENERGY_CONTRACT_ID;
-        }
-        if energy.is_some() {
-            flags |= HAS_ENERGY_CONTRACT;
-        }
-        Self {
-            blob: blob.into_boxed_slice(),
-            last_updated: record.last_updated,
-            party,
-            issuer: pool.intern(&record.issuer),
-            group: pool.intern_opt(record.group_id.as_deref()),
-            language: pool.intern_opt(record.language.as_deref()),
-            supplier: pool.intern_opt(energy.map(|e| &*e.supplier_name)),
-            kind: record.kind,
-            whitelist: record.whitelist,
-            valid: record.valid,
-            profile: record.default_profile_type,
-            flags,
-        }
+    };
+    text(out, &record.uid, 0);
+    text(out, &record.contract_id, 0);
+    if let Some(value) = &record.visual_number {
+        text(out, value, HAS_VISUAL);
     }
-
-    /// Renames the pooled strings, for an entry built against another pool.
-    pub(crate) fn remap(&mut self, mut rename: impl FnMut(Sym) -> Sym) {
-        for sym in [
-            &mut self.party,
-            &mut self.issuer,
-            &mut self.group,
-            &mut self.language,
-            &mut self.supplier,
-        ] {
-            if *sym != NO_SYM {
-                *sym = rename(*sym);
-            }
-        }
+    if let Some(value) = &record.group_id {
+        text(out, value, HAS_GROUP);
     }
-
-    /// The uid as the eMSP last sent it.
-    pub(crate) fn uid(&self) -> &str {
-        BlobReader { rest: &self.blob }.next_text()
+    if let Some(value) = energy_id {
+        text(out, value, HAS_ENERGY_CONTRACT_ID);
     }
-
-    /// Whether this entry has the key (`party` as pooled, `uid` compared without case).
-    pub(crate) fn matches(&self, pool: &Pool, party: &str, uid: &str, kind: TokenType) -> bool {
-        self.kind == kind && self.uid().eq_ignore_ascii_case(uid) && pool.get(self.party) == party
+    if energy.is_some() {
+        flags |= HAS_ENERGY_CONTRACT;
     }
-
-    /// The heap bytes of this entry beyond its slot in the table.
-    pub(crate) fn heap_bytes(&self) -> usize {
-        heap_size(self.blob.len())
+    let len = u16::try_from(out.len() - start).unwrap_or(u16::MAX);
+    let syms = [
+        party,
+        pool.intern(&record.issuer),
+        pool.intern_opt(record.language.as_deref()),
+        pool.intern_opt(energy.map(|e| &*e.supplier_name)),
+    ];
+    let Some(header) = out.get_mut(start..start + HEADER) else {
+        return;
+    };
+    write_at(header, LEN, &len.to_le_bytes());
+    write_at(
+        header,
+        KIND,
+        &[
+            record.kind as u8,
+            record.whitelist as u8,
+            record.default_profile_type.map_or(NO_PROFILE, |p| p as u8),
+            flags | if record.valid { VALID } else { 0 },
+        ],
+    );
+    write_at(
+        header,
+        UPDATED,
+        &Stamp::from_micros(record.last_updated).to_bits().to_le_bytes(),
+    );
+    for (at, sym) in SYMS.iter().zip(syms) {
+        write_at(header, *at, &sym.to_le_bytes());
     }
-
-    /// The token with its strings resolved.
-    pub(crate) fn view<'a>(&'a self, pool: &'a Pool) -> TokenView<'a> {
-        let mut reader = BlobReader { rest: &self.blob };
-        let uid = reader.next_text();
-        let contract_id = reader.next_text();
-        let visual_number = (self.flags & HAS_VISUAL != 0).then(|| reader.next_text());
-        let energy_id = (self.flags & HAS_ENERGY_CONTRACT_ID != 0).then(|| reader.next_text());
-        let party = pool.get(self.party);
-        let (country_code, party_id) = party.split_once(char::from(PARTY_SEPARATOR)).unwrap_or((party, ""));
-        TokenView {
-            country_code,
-            party_id,
-            uid,
-            kind: self.kind,
-            contract_id,
-            visual_number,
-            issuer: pool.get(self.issuer),
-            group_id: pool.get_opt(self.group),
-            valid: self.valid,
-            whitelist: self.whitelist,
-            language: pool.get_opt(self.language),
-            default_profile_type: self.profile,
-            energy_contract: (self.flags & HAS_ENERGY_CONTRACT != 0).then(|| (pool.get(self.supplier), energy_id)),
-            last_updated: self.last_updated,
-        }
+    let encoded = Record::new(out.get(start..).unwrap_or_default());
+    let json_len = u16::try_from(measure(encoded, pool)).unwrap_or(u16::MAX);
+    if let Some(header) = out.get_mut(start..start + HEADER) {
+        write_at(header, JSON_LEN, &json_len.to_le_bytes());
     }
 }
 
-/// Writes `text` as a JSON string.
-fn write_str(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-    } else if serde_json::to_writer(&mut *out, text).is_err() {
-        out.extend_from_slice(b"\"\"");
+/// Overwrites `bytes[at..]` with `value` (ignored past the end: never happens for our headers).
+fn write_at(bytes: &mut [u8], at: usize, value: &[u8]) {
+    if let Some(to) = bytes.get_mut(at..at + value.len()) {
+        to.copy_from_slice(value);
     }
 }
 
-impl TokenView<'_> {
-    /// Writes the token as OCPI Token JSON, fields in the spec's order, optional ones only when set.
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
-        let field = |out: &mut Vec<u8>, name: &str, value: &str| {
-            out.extend_from_slice(name.as_bytes());
-            write_str(out, value);
-        };
-        field(out, "{\"country_code\":", self.country_code);
-        field(out, ",\"party_id\":", self.party_id);
-        field(out, ",\"uid\":", self.uid);
-        field(out, ",\"type\":", self.kind.as_str());
-        field(out, ",\"contract_id\":", self.contract_id);
-        if let Some(value) = self.visual_number {
-            field(out, ",\"visual_number\":", value);
+/// Renames the pooled strings of a record, for a record built against another pool.
+pub(crate) fn remap(record: &mut [u8], mut rename: impl FnMut(Sym) -> Sym) {
+    for at in SYMS {
+        let sym = Record::new(record).u32_at(at);
+        if sym != NO_SYM {
+            write_at(record, at, &rename(sym).to_le_bytes());
         }
-        field(out, ",\"issuer\":", self.issuer);
-        if let Some(value) = self.group_id {
-            field(out, ",\"group_id\":", value);
-        }
-        out.extend_from_slice(if self.valid {
-            b",\"valid\":true"
-        } else {
-            b",\"valid\":false"
-        });
-        field(out, ",\"whitelist\":", self.whitelist.as_str());
-        if let Some(value) = self.language {
-            field(out, ",\"language\":", value);
-        }
-        if let Some(value) = self.default_profile_type {
-            field(out, ",\"default_profile_type\":", value.as_str());
-        }
-        if let Some((supplier, contract_id)) = self.energy_contract {
-            field(out, ",\"energy_contract\":{\"supplier_name\":", supplier);
-            if let Some(value) = contract_id {
-                field(out, ",\"contract_id\":", value);
-            }
-            out.push(b'}');
-        }
-        out.extend_from_slice(b",\"last_updated\":\"");
-        write_datetime(out, self.last_updated);
-        out.extend_from_slice(b"\"}");
     }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::tokens::model::{ProfileType, WhitelistType};
     use crate::tokens::parse::parse_token;
 
-    const FULL: &str = r#"{"country_code":"de","party_id":"Tnm","uid":"12345678905880","type":"RFID","contract_id":"DE8ACC12E46L89","visual_number":"DF000-2001-8999-1","issuer":"The \"New\" Motion","group_id":"DF000-2001-8999","valid":true,"whitelist":"ALLOWED","language":"it","default_profile_type":"GREEN","energy_contract":{"supplier_name":"Greenpeace Energy eG","contract_id":"0123456789"},"last_updated":"2018-12-10T17:25:10Z"}"#;
+    pub(crate) const FULL: &str = r#"{"country_code":"de","party_id":"Tnm","uid":"12345678905880","type":"RFID","contract_id":"DE8ACC12E46L89","visual_number":"DF000-2001-8999-1","issuer":"The \"New\" Motion","group_id":"DF000-2001-8999","valid":true,"whitelist":"ALLOWED","language":"it","default_profile_type":"GREEN","energy_contract":{"supplier_name":"Greenpeace Energy eG","contract_id":"0123456789"},"last_updated":"2018-12-10T17:25:10Z"}"#;
 
-    fn stored(json: &str) -> (Entry, Pool) {
+    /// The record of a token's JSON, and its pool.
+    pub(crate) fn stored(json: &str) -> (Vec<u8>, Pool) {
         let record = parse_token(json.as_bytes()).unwrap();
         let mut pool = Pool::default();
         let party = pool.intern(PartyName::new(&record.country_code, &record.party_id).unwrap().as_str());
-        (Entry::new(&record, party, &mut pool), pool)
+        let mut bytes = Vec::new();
+        encode(&record, party, &mut pool, &mut bytes);
+        (bytes, pool)
     }
 
     #[test]
-    fn entry_renders_the_token_it_was_built_from_with_upper_case_owner() {
-        let (entry, pool) = stored(FULL);
-        let mut out = Vec::new();
-        entry.view(&pool).write_json(&mut out);
-        let expected = FULL.replace("\"de\"", "\"DE\"").replace("\"Tnm\"", "\"TNM\"");
-        assert_eq!(String::from_utf8(out).unwrap(), expected);
-        assert!(entry.matches(
+    fn record_keeps_every_field_with_upper_case_owner() {
+        let (bytes, pool) = stored(FULL);
+        let record = Record::new(&bytes);
+        assert_eq!(Record::stored_len(&bytes), bytes.len());
+        let view = record.view(&pool);
+        assert_eq!(
+            (view.country_code, view.party_id, view.uid),
+            ("DE", "TNM", "12345678905880")
+        );
+        assert_eq!(
+            (view.issuer, view.group_id, view.language),
+            ("The \"New\" Motion", Some("DF000-2001-8999"), Some("it"))
+        );
+        assert_eq!(view.energy_contract, Some(("Greenpeace Energy eG", Some("0123456789"))));
+        assert_eq!(
+            (view.default_profile_type, view.whitelist, view.valid),
+            (Some(ProfileType::Green), WhitelistType::Allowed, true)
+        );
+        assert!(!record.needs_escape());
+        assert!(record.matches(
             &pool,
-            PartyName::new("DE", "tnm").unwrap().as_str(),
+            &PartyName::new("DE", "tnm").unwrap(),
             "12345678905880",
             TokenType::Rfid
         ));
-        assert!(!entry.matches(&pool, "DE\x1fTNM", "12345678905880", TokenType::AppUser));
+        assert!(!record.matches(
+            &pool,
+            &PartyName::new("DE", "TNM").unwrap(),
+            "12345678905880",
+            TokenType::AppUser
+        ));
+        assert!(record.same_key(record));
     }
 
     #[test]
-    fn minimal_token_keeps_optional_fields_absent_and_entry_stays_small() {
+    fn minimal_token_keeps_optional_fields_absent_and_record_stays_small() {
         let minimal = r#"{"country_code":"DE","party_id":"TNM","uid":"bdf21bce","type":"APP_USER","contract_id":"DE8ACC12E46L89","issuer":"TheNewMotion","valid":false,"whitelist":"NEVER","last_updated":"2018-12-10T17:16:15.5"}"#;
-        let (entry, pool) = stored(minimal);
-        let view = entry.view(&pool);
+        let (bytes, pool) = stored(minimal);
+        let view = Record::new(&bytes).view(&pool);
         assert_eq!(
             (view.visual_number, view.group_id, view.language, view.energy_contract),
             (None, None, None, None)
         );
-        let mut out = Vec::new();
-        view.write_json(&mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), minimal.replace("15.5", "15.5Z"));
-        assert!(size_of::<Entry>() <= 56);
+        assert_eq!((view.default_profile_type, view.kind), (None, TokenType::AppUser));
+        assert_eq!(view.last_updated % 1_000_000, 500_000);
+        assert_eq!(bytes.len(), HEADER + 1 + 8 + 1 + 14);
     }
 
     #[test]
-    fn long_utf8_text_roundtrips_through_the_blob() {
+    fn long_utf8_text_and_escapes_roundtrip_through_the_record() {
         let visual = "é".repeat(64);
-        let json = FULL.replace("DF000-2001-8999-1", &visual);
-        let (entry, pool) = stored(&json);
-        assert_eq!(entry.view(&pool).visual_number, Some(visual.as_str()));
+        let json = FULL
+            .replace("DF000-2001-8999-1", &visual)
+            .replace("DE8ACC12E46L89", r#"DE\"8\\"#);
+        let (bytes, pool) = stored(&json);
+        let record = Record::new(&bytes);
+        assert_eq!(record.view(&pool).visual_number, Some(visual.as_str()));
+        assert_eq!(record.view(&pool).contract_id, r#"DE"8\"#);
+        assert!(record.needs_escape());
+    }
+
+    #[test]
+    fn remap_renames_pooled_strings_and_keeps_absent_ones() {
+        let (mut bytes, _) = stored(FULL.replace(r#""language":"it","#, "").as_str());
+        remap(&mut bytes, |sym| sym + 10);
+        let record = Record::new(&bytes);
+        assert_eq!(
+            (record.party(), record.issuer(), record.language(), record.supplier()),
+            (10, 11, NO_SYM, Some(12))
+        );
     }
 
     #[test]
     fn key_hash_ignores_case_and_refuses_overlong_uids() {
         let hasher = hashbrown::DefaultHashBuilder::default();
         assert_eq!(
-            key_hash(&hasher, "abc", TokenType::Rfid),
-            key_hash(&hasher, "ABC", TokenType::Rfid)
+            key_hash(&hasher, b"abc", TokenType::Rfid),
+            key_hash(&hasher, b"ABC", TokenType::Rfid)
         );
         assert_ne!(
-            key_hash(&hasher, "abc", TokenType::Rfid),
-            key_hash(&hasher, "abc", TokenType::Other)
+            key_hash(&hasher, b"abc", TokenType::Rfid),
+            key_hash(&hasher, b"abc", TokenType::Other)
         );
-        assert_eq!(key_hash(&hasher, &"x".repeat(37), TokenType::Rfid), None);
+        assert_eq!(key_hash(&hasher, "x".repeat(37).as_bytes(), TokenType::Rfid), None);
         assert!(PartyName::new("NLD", "TNM").is_none());
     }
 }

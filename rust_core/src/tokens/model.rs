@@ -132,36 +132,118 @@ pub(crate) fn parse_datetime(field: &'static str, text: &str) -> Result<i64, Cor
     Ok(NaiveDateTime::new(date, time).and_utc().timestamp() * 1_000_000 + micros)
 }
 
-/// Writes a `DateTime` the way OCPI prefers it: UTC with `Z`, fraction digits only when needed.
-pub(crate) fn write_datetime(out: &mut Vec<u8>, micros: i64) {
-    // By hand rather than with chrono: this runs for every answered authorisation.
-    let seconds = micros.div_euclid(1_000_000);
-    let fraction = micros.rem_euclid(1_000_000);
-    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
-    let in_day = seconds.rem_euclid(86_400);
-    push_digits(out, u32::try_from(year).unwrap_or(0), 4);
-    for (separator, value) in [
-        (b'-', month),
-        (b'-', day),
-        (b'T', in_day / 3600),
-        (b':', in_day / 60 % 60),
-        (b':', in_day % 60),
-    ] {
-        out.push(separator);
-        push_digits(out, u32::try_from(value).unwrap_or(0), 2);
+/// A `DateTime` as its calendar fields packed in 64 bits (year 14 bits, month 4, day 5, hour 5,
+/// minute 6, second 6, microsecond 20): the same 8 bytes as microseconds since the epoch, but
+/// printing it needs no calendar arithmetic, only digit pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp(u64);
+
+impl Stamp {
+    /// The stamp of `micros` since the Unix epoch (years 1 to 9999, as parsed).
+    pub(crate) fn from_micros(micros: i64) -> Self {
+        let seconds = micros.div_euclid(1_000_000);
+        let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+        let in_day = seconds.rem_euclid(86_400);
+        let fields = [
+            (year, 14),
+            (month, 4),
+            (day, 5),
+            (in_day / 3600, 5),
+            (in_day / 60 % 60, 6),
+            (in_day % 60, 6),
+            (micros.rem_euclid(1_000_000), 20),
+        ];
+        let packed = fields.iter().fold(0_u64, |acc, (value, bits)| {
+            acc << bits | (u64::try_from(*value).unwrap_or(0) & ((1 << bits) - 1))
+        });
+        Self(packed)
     }
-    if fraction != 0 {
-        let mut digits = [0_u8; 6];
-        let mut rest = fraction;
-        for slot in digits.iter_mut().rev() {
-            *slot = b'0' + u8::try_from(rest % 10).unwrap_or(0);
-            rest /= 10;
+
+    /// Microseconds since the Unix epoch.
+    pub(crate) fn micros(self) -> i64 {
+        let days = days_from_civil(self.field(46, 14), self.field(42, 4), self.field(37, 5));
+        let seconds = days * 86_400 + self.field(32, 5) * 3600 + self.field(26, 6) * 60 + self.field(20, 6);
+        seconds * 1_000_000 + self.field(0, 20)
+    }
+
+    fn field(self, shift: u32, bits: u32) -> i64 {
+        i64::try_from(self.0 >> shift & ((1 << bits) - 1)).unwrap_or(0)
+    }
+
+    /// The packed bits, to store.
+    pub(crate) fn to_bits(self) -> u64 {
+        self.0
+    }
+
+    /// A stamp from stored bits.
+    pub(crate) fn from_bits(bits: u64) -> Self {
+        Self(bits)
+    }
+}
+
+/// A `DateTime` as OCPI prefers it (UTC with `Z`, fraction digits only when needed), on the stack:
+/// `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, 20 to 27 bytes.
+pub(crate) struct DateText {
+    buf: [u8; 27],
+    len: usize,
+}
+
+impl DateText {
+    /// The text of `micros` since the Unix epoch (years 1 to 9999, as parsed).
+    #[cfg(test)]
+    pub(crate) fn new(micros: i64) -> Self {
+        Self::of(Stamp::from_micros(micros))
+    }
+
+    /// The text of a stamp.
+    pub(crate) fn of(stamp: Stamp) -> Self {
+        let field = |shift, bits| u32::try_from(stamp.field(shift, bits)).unwrap_or(0);
+        let mut buf = *b"0000-00-00T00:00:00.000000Z";
+        let year = field(46, 14);
+        put_pair(&mut buf, 0, year / 100);
+        put_pair(&mut buf, 2, year);
+        for (at, shift, bits) in [(5, 42, 4), (8, 37, 5), (11, 32, 5), (14, 26, 6), (17, 20, 6)] {
+            put_pair(&mut buf, at, field(shift, bits));
         }
-        let used = 6 - digits.iter().rev().take_while(|d| **d == b'0').count();
-        out.push(b'.');
-        out.extend_from_slice(digits.get(..used).unwrap_or_default());
+        let fraction = field(0, 20);
+        let len = Self::len_of(stamp);
+        if fraction != 0 {
+            put_pair(&mut buf, 20, fraction / 10_000);
+            put_pair(&mut buf, 22, fraction / 100);
+            put_pair(&mut buf, 24, fraction);
+        }
+        if let Some(last) = buf.get_mut(len - 1) {
+            *last = b'Z';
+        }
+        Self { buf, len }
     }
-    out.push(b'Z');
+
+    /// The length of the text of a stamp, without writing it.
+    pub(crate) fn len_of(stamp: Stamp) -> usize {
+        let mut fraction = stamp.field(0, 20);
+        if fraction == 0 {
+            return 20;
+        }
+        let mut digits = 6;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        21 + digits
+    }
+
+    /// The text.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Writes the last two decimal digits of `value` at `buf[at..at + 2]`.
+fn put_pair(buf: &mut [u8; 27], at: usize, value: u32) {
+    let value = value % 100;
+    if let Some(pair) = buf.get_mut(at..at + 2) {
+        pair.copy_from_slice(&[b'0' + (value / 10) as u8, b'0' + (value % 10) as u8]);
+    }
 }
 
 /// (year, month, day) of a count of days since 1970-01-01, proleptic Gregorian (H. Hinnant's algorithm).
@@ -177,11 +259,14 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
-/// Writes `value` in decimal, zero-padded to `width` digits.
-fn push_digits(out: &mut Vec<u8>, value: u32, width: u32) {
-    for position in (0..width).rev() {
-        out.push(b'0' + (value / 10_u32.pow(position) % 10) as u8);
-    }
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -190,9 +275,11 @@ mod tests {
     use super::*;
 
     fn roundtrip(text: &str) -> String {
-        let mut out = Vec::new();
-        write_datetime(&mut out, parse_datetime("last_updated", text).unwrap());
-        String::from_utf8(out).unwrap()
+        let micros = parse_datetime("last_updated", text).unwrap();
+        let bytes = DateText::new(micros).as_bytes().to_vec();
+        assert_eq!(DateText::len_of(Stamp::from_micros(micros)), bytes.len());
+        assert_eq!(Stamp::from_micros(micros).micros(), micros);
+        String::from_utf8(bytes).unwrap()
     }
 
     #[test]
@@ -214,6 +301,15 @@ mod tests {
             "1969-12-31T23:59:59.5Z",
             "2000-02-29T12:00:00Z",
             "9999-12-31T23:59:59Z",
+            "2000-01-01T00:00:00.000001Z",
+            "2000-01-01T00:00:00.1Z",
+            "2000-01-01T00:00:00.12Z",
+            "2000-01-01T00:00:00.102Z",
+            "2000-01-01T00:00:00.1234Z",
+            "2000-01-01T00:00:00.12345Z",
+            "2000-01-01T00:00:00.999999Z",
+            "1970-01-01T00:00:00Z",
+            "0999-03-01T09:09:09.09Z",
         ] {
             assert_eq!(roundtrip(text), text);
         }

@@ -2,26 +2,27 @@
 
 use crate::errors::CoreError;
 use crate::tokens::cache::{Key, TokenCache};
-use crate::tokens::entry::{key_hash, Entry, TokenView};
+use crate::tokens::entry::{encode, key_hash};
 use crate::tokens::parse::{EnergyContract, Text, TokenPatch, TokenRecord};
+use crate::tokens::record::{Record, TokenView};
 
 impl TokenCache {
     /// Applies a validated PATCH to a cached token: present fields replace. False when it is not cached.
     pub(crate) fn patch(&self, key: &Key<'_>, patch: &TokenPatch<'_>) -> Result<bool, CoreError> {
         check_patch_key(key, patch)?;
-        let Some(hash) = key_hash(&self.hasher, key.uid, key.kind) else {
+        let Some(hash) = key_hash(&self.hasher, key.uid.as_bytes(), key.kind) else {
             return Ok(false);
         };
-        let mut guard = self.shard(hash).write();
-        let shard = &mut *guard;
-        let Some(entry) = shard
-            .table
-            .find_mut(hash, |e| e.matches(&shard.pool, key.party.as_str(), key.uid, key.kind))
-        else {
+        let mut shard = self.shard(hash).write();
+        let Some(slot) = shard.find(hash, key) else {
             return Ok(false);
         };
-        let merged = merge(&entry.view(&shard.pool), patch);
-        *entry = Entry::new(&merged, entry.party, &mut shard.pool);
+        let record = shard.arena.get(slot);
+        let merged = merge(&record.view(&shard.pool), patch);
+        let party = record.party();
+        let mut bytes = Vec::with_capacity(128);
+        encode(&merged, party, &mut shard.pool, &mut bytes);
+        shard.upsert(hash, Record::new(&bytes), &self.hasher);
         Ok(true)
     }
 }

@@ -1,10 +1,13 @@
 //! A string pool: each distinct string is kept once and named by a 4-byte [`Sym`].
 //!
-//! Used for what repeats across tokens: the owner party, the issuer, group ids, languages and energy
-//! suppliers. A pool only grows until it is cleared; it is bounded by the number of distinct values.
+//! Used for what repeats across tokens: the owner party, the issuer, languages and energy suppliers.
+//! A pool only grows until it is cleared; it is bounded by the number of distinct values.
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
+
+use crate::tokens::entry::{heap_size, needs_escape};
+use crate::tokens::render::escape;
 
 /// The name of a string in a [`Pool`].
 pub(crate) type Sym = u32;
@@ -16,6 +19,8 @@ pub(crate) const NO_SYM: Sym = Sym::MAX;
 #[derive(Default)]
 pub(crate) struct Pool {
     strings: Vec<Box<str>>,
+    /// Per string: its JSON-escaped form, when it differs (rarely).
+    escaped: Vec<Option<Box<[u8]>>>,
     index: HashTable<Sym>,
     hasher: DefaultHashBuilder,
 }
@@ -30,6 +35,11 @@ impl Pool {
         }
         let sym = Sym::try_from(self.strings.len()).unwrap_or(NO_SYM - 1);
         self.strings.push(text.into());
+        self.escaped.push(needs_escape(text.as_bytes()).then(|| {
+            let mut out = Vec::new();
+            escape(&mut out, text.as_bytes());
+            out.into_boxed_slice()
+        }));
         let (strings, hasher) = (&self.strings, &self.hasher);
         self.index
             .insert_unique(hash, sym, |sym| hasher.hash_one(lookup(strings, *sym)));
@@ -49,6 +59,14 @@ impl Pool {
             .copied()
     }
 
+    /// The string of a symbol as the inside of a JSON string (escaped); empty for [`NO_SYM`].
+    pub(crate) fn json(&self, sym: Sym) -> &[u8] {
+        match self.escaped.get(sym as usize) {
+            Some(Some(escaped)) => escaped,
+            _ => self.get(sym).as_bytes(),
+        }
+    }
+
     /// How many strings are pooled.
     pub(crate) fn len(&self) -> usize {
         self.strings.len()
@@ -66,8 +84,12 @@ impl Pool {
 
     /// Bytes held, counting each string's allocation.
     pub(crate) fn memory_bytes(&self) -> usize {
-        let strings: usize = self.strings.iter().map(|s| super::entry::heap_size(s.len())).sum();
-        strings + self.strings.capacity() * size_of::<Box<str>>() + self.index.allocation_size()
+        let strings: usize = self.strings.iter().map(|s| heap_size(s.len())).sum();
+        strings
+            + self.strings.capacity() * size_of::<Box<str>>()
+            + self.escaped.capacity() * size_of::<Option<Box<[u8]>>>()
+            + self.escaped.iter().flatten().map(|e| heap_size(e.len())).sum::<usize>()
+            + self.index.allocation_size()
     }
 }
 
@@ -89,12 +111,17 @@ mod tests {
         assert_eq!(pool.intern("TheNewMotion"), a);
         assert_ne!(a, b);
         assert_eq!(pool.get(b), "Greenpeace");
+        let quoted = pool.intern("The \"New\" Motion");
+        assert_eq!(
+            (pool.json(b), pool.json(quoted)),
+            (&b"Greenpeace"[..], &br#"The \"New\" Motion"#[..])
+        );
         assert_eq!(pool.get(NO_SYM), "");
         assert_eq!(pool.get_opt(NO_SYM), None);
         assert_eq!(pool.intern_opt(None), NO_SYM);
         assert_eq!(pool.find("Greenpeace"), Some(b));
         assert_eq!(pool.find("nope"), None);
-        assert_eq!(pool.len(), 2);
+        assert_eq!(pool.len(), 3);
         assert!(pool.memory_bytes() > 0);
     }
 }
