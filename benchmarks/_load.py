@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 import httpx
 import msgspec
 
+from benchmarks._result import Result
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
@@ -246,3 +248,23 @@ async def seed_tokens(store_url: str, partner_id: str, partner_token: str, n: in
                 raise RuntimeError(f"seeding tokens failed: {summary.errors[:3]}")
     finally:
         await store.close()
+
+
+def versus_floor(
+    group: str, name: str, ours: list[LoadResult], floor: list[LoadResult], *, baseline: str, unit: str = "req/s",
+    correct: bool = True, note: str = "",
+) -> list[Result]:
+    """Two rows from interleaved rounds: best throughput and its p99, each against the floor's best round.
+
+    Every round of both sides must have answered requests and only 2xx, or the rows are marked incorrect.
+    """
+    best = max(ours, key=lambda r: r.requests_per_second)
+    bare = max(floor, key=lambda r: r.requests_per_second)
+    correct = correct and all(r.non_2xx == 0 and r.requests > 0 for r in ours + floor)
+    return [
+        Result(group=group, name=name, value=best.requests_per_second, unit=unit, baseline_name=baseline,
+               baseline_value=bare.requests_per_second, correct=correct, note=note),
+        Result(group=group, name=f"{name} p99 latency", value=best.p99_ms, unit="ms", higher_is_better=False,
+               baseline_name=f"{baseline} p99", baseline_value=bare.p99_ms, correct=correct, note=note),
+    ]
+

@@ -17,7 +17,16 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from benchmarks._load import LoadResult, granian_server, lua_script, lua_string, redis_server, seed_tokens, wrk
+from benchmarks._load import (
+    LoadResult,
+    granian_server,
+    lua_script,
+    lua_string,
+    redis_server,
+    seed_tokens,
+    versus_floor,
+    wrk,
+)
 from benchmarks._result import Result
 from benchmarks.data import tokens_token
 
@@ -79,18 +88,9 @@ def _measure(store_url: str, n: int, seconds: float, connections: int, rounds: i
                 ours.append(wrk(f"{gateway_url}/api/authorize", seconds=seconds, connections=connections,
                                 script=gateway_lua))
         correct = correct and _check(gateway_url, body, token)[0]
-    best = max(ours, key=lambda r: r.requests_per_second)
-    bare = max(floor, key=lambda r: r.requests_per_second)
-    correct = correct and all(r.non_2xx == 0 and r.requests > 0 for r in ours + floor)
     note = f"{n:,} tokens cached, wrk -t1 -c{connections}, {seconds}s x {rounds}, best round"
-    return [
-        Result(group=GROUP, name=f"gateway on {backend}", value=best.requests_per_second, unit="req/s",
-               baseline_name="bare Litestar POST handler", baseline_value=bare.requests_per_second,
-               correct=correct, note=note),
-        Result(group=GROUP, name=f"gateway on {backend} p99 latency", value=best.p99_ms, unit="ms",
-               higher_is_better=False, baseline_name="bare Litestar p99", baseline_value=bare.p99_ms,
-               correct=correct, note=note),
-    ]
+    return versus_floor(GROUP, f"gateway on {backend}", ours, floor, baseline="bare Litestar POST handler",
+                        correct=correct, note=note)
 
 
 def run(quick: bool) -> list[Result]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from benchmarks._load import granian_server, wrk
+from benchmarks._load import granian_server, versus_floor, wrk
 from benchmarks._redis import redis_server
 from benchmarks._result import Result
 from benchmarks.data import locations_location
@@ -97,15 +97,7 @@ def run(quick: bool) -> list[Result]:
             else:
                 with redis_server() as url:
                     ours, floor, correct = _measure(url, count, script, seconds, connections, rounds)
-            best = max(ours, key=lambda r: r.requests_per_second)
-            bare = max(floor, key=lambda r: r.requests_per_second)
             note = f"{count:,} locations x {EVSES} EVSEs, wrk -t1 -c{connections}, {seconds}s x {rounds}"
-            results += [
-                Result(group=GROUP, name=f"gateway on {name}", value=best.requests_per_second, unit="updates/s",
-                       baseline_name="bare Litestar POST", baseline_value=bare.requests_per_second, correct=correct,
-                       note=note),
-                Result(group=GROUP, name=f"gateway on {name} p99", value=best.p99_ms, unit="ms",
-                       higher_is_better=False, baseline_name="bare Litestar p99", baseline_value=bare.p99_ms,
-                       correct=correct, note=note),
-            ]
+            results += versus_floor(GROUP, f"gateway on {name}", ours, floor, baseline="bare Litestar POST",
+                                    unit="updates/s", correct=correct, note=note)
     return results

@@ -19,7 +19,16 @@ import msgspec
 from litestar import Litestar, MediaType, Response, put
 
 from benchmarks import bare_app
-from benchmarks._load import LoadResult, granian_server, lua_script, lua_string, redis_server, seed_tokens, wrk
+from benchmarks._load import (
+    LoadResult,
+    granian_server,
+    lua_script,
+    lua_string,
+    redis_server,
+    seed_tokens,
+    versus_floor,
+    wrk,
+)
 from benchmarks._result import Result
 from benchmarks.data import tokens_token
 from gateway.modules.tokens.service import TOKENS
@@ -115,18 +124,9 @@ def _measure(store_url: str, seeded: int, seconds: float, connections: int, roun
     # Every answered PUT created a token (requests cut off at the end may have been written too).
     stored = asyncio.run(_count(store_url))
     correct = correct and stored >= seeded + 1 + sum(r.requests for r in ours)
-    best = max(ours, key=lambda r: r.requests_per_second)
-    bare = max(floor, key=lambda r: r.requests_per_second)
-    correct = correct and all(r.non_2xx == 0 and r.requests > 0 for r in ours + floor)
     note = f"a new uid per request, wrk -t1 -c{connections}, {seconds}s x {rounds}, best round"
-    return [
-        Result(group=GROUP, name=f"gateway on {backend}", value=best.requests_per_second, unit="req/s",
-               baseline_name="bare Litestar PUT handler", baseline_value=bare.requests_per_second,
-               correct=correct, note=note),
-        Result(group=GROUP, name=f"gateway on {backend} p99 latency", value=best.p99_ms, unit="ms",
-               higher_is_better=False, baseline_name="bare Litestar p99", baseline_value=bare.p99_ms,
-               correct=correct, note=note),
-    ]
+    return versus_floor(GROUP, f"gateway on {backend}", ours, floor, baseline="bare Litestar PUT handler",
+                        correct=correct, note=note)
 
 
 def run(quick: bool) -> list[Result]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks._load import granian_server, wrk
+from benchmarks._load import granian_server, versus_floor, wrk
 from benchmarks._result import Result
 from gateway.store import Partner, PartnerRole, create_store
 
@@ -50,14 +50,6 @@ def run(quick: bool) -> list[Result]:
                     bare_runs.append(wrk(f"{bare_url}/ocpi/2.2.1", seconds=seconds, connections=connections))
                     gateway_runs.append(wrk(f"{gateway_url}/ocpi/2.2.1", seconds=seconds, connections=connections,
                                             headers=headers))
-    ours = max(gateway_runs, key=lambda r: r.requests_per_second)
-    floor = max(bare_runs, key=lambda r: r.requests_per_second)
-    correct = correct and all(r.non_2xx == 0 for r in gateway_runs + bare_runs)
     note = f"wrk -t1 -c{connections}, {seconds}s x {rounds}"
-    return [
-        Result(group=GROUP, name="gateway (auth + envelope)", value=ours.requests_per_second, unit="req/s",
-               baseline_name="bare Litestar handler", baseline_value=floor.requests_per_second, correct=correct,
-               note=note),
-        Result(group=GROUP, name="gateway p99 latency", value=ours.p99_ms, unit="ms", higher_is_better=False,
-               baseline_name="bare Litestar p99", baseline_value=floor.p99_ms, correct=correct, note=note),
-    ]
+    return versus_floor(GROUP, "gateway (auth + envelope)", gateway_runs, bare_runs, baseline="bare Litestar handler",
+                        correct=correct, note=note)
