@@ -20,8 +20,8 @@ from gateway.api.fastpath import FAST_ROUTES
 from gateway.api.locations import LocationsApiController
 from gateway.api.outbox import OutboxController
 from gateway.api.partners import PartnersController
-from gateway.api.tokens import AuthorizeController, TokenImportController
 from gateway.api.tariffs import TariffsController
+from gateway.api.tokens import AuthorizeController, TokenImportController
 from gateway.core import CoreError
 from gateway.modules import enabled_route_handlers
 from gateway.ocpi.envelope import envelope_bytes

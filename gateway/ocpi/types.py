@@ -14,6 +14,8 @@ import msgspec
 from msgspec import Meta
 
 __all__ = (
+    "NO_CONTROL",
+    "PRINTABLE_ASCII",
     "URL",
     "BusinessDetails",
     "CiString",
@@ -33,25 +35,27 @@ __all__ = (
     "utc",
 )
 
-_PRINTABLE_ASCII = r"^[\x20-\x7E]*$"
-_NO_CONTROL = r"^[^\x00-\x1F\x7F]*$"
+PRINTABLE_ASCII = r"^[\x20-\x7E]*$"
+"""Pattern of a CiString: printable ASCII only."""
+NO_CONTROL = r"^[^\x00-\x1F\x7F]*$"
+"""Pattern of an OCPI string: no control characters."""
 
 
 def CiString(max_length: int) -> Any:
     """OCPI ``CiString(n)``: printable ASCII, at most ``n`` characters, compared without case."""
-    return Annotated[str, Meta(max_length=max_length, pattern=_PRINTABLE_ASCII)]
+    return Annotated[str, Meta(max_length=max_length, pattern=PRINTABLE_ASCII)]
 
 
 def String(max_length: int) -> Any:
     """OCPI ``string(n)``: UTF-8 without control characters, at most ``n`` characters."""
-    return Annotated[str, Meta(max_length=max_length, pattern=_NO_CONTROL)]
+    return Annotated[str, Meta(max_length=max_length, pattern=NO_CONTROL)]
 
 
-URL = Annotated[str, Meta(max_length=255, pattern=_NO_CONTROL)]
+URL = Annotated[str, Meta(max_length=255, pattern=NO_CONTROL)]
 Role = Literal["CPO", "EMSP", "HUB", "NAP", "NSP", "OTHER", "SCSP"]
 InterfaceRole = Literal["SENDER", "RECEIVER"]
 VersionNumber = Literal["2.0", "2.1", "2.1.1", "2.2", "2.2.1", "2.3.0"]
-ModuleID = Annotated[str, Meta(max_length=255, pattern=_PRINTABLE_ASCII)]
+ModuleID = Annotated[str, Meta(max_length=255, pattern=PRINTABLE_ASCII)]
 """A ModuleID: one of the standard modules (``cdrs``, ``locations``, ...) or a bilateral custom one."""
 ImageCategory = Literal["CHARGER", "ENTRANCE", "LOCATION", "NETWORK", "OPERATOR", "OTHER", "OWNER"]
 
@@ -144,5 +148,5 @@ class CredentialsRole(OcpiStruct, frozen=True):
 
     role: Role
     business_details: BusinessDetails
-    party_id: Annotated[str, Meta(min_length=1, max_length=3, pattern=_PRINTABLE_ASCII)]
-    country_code: Annotated[str, Meta(min_length=2, max_length=2, pattern=_PRINTABLE_ASCII)]
+    party_id: Annotated[str, Meta(min_length=1, max_length=3, pattern=PRINTABLE_ASCII)]
+    country_code: Annotated[str, Meta(min_length=2, max_length=2, pattern=PRINTABLE_ASCII)]

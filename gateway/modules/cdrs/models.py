@@ -31,23 +31,21 @@ from gateway.modules.sessions.models import (
     MeterId,
     PartyId,
 )
-from gateway.ocpi.types import GeoLocation, OcpiStruct, Price
+from gateway.ocpi.types import NO_CONTROL, PRINTABLE_ASCII, GeoLocation, OcpiStruct, Price
 
 __all__ = ("CDR", "CdrLocation", "ConnectorFormat", "ConnectorType", "PowerType", "SignedData", "SignedValue")
 
-_PRINTABLE_ASCII = r"^[\x20-\x7E]*$"
-_NO_CONTROL = r"^[^\x00-\x1F\x7F]*$"
 
 
 def _string(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[str, Meta(min_length=min_length, max_length=max_length, pattern=_NO_CONTROL)]
+    return Annotated[str, Meta(min_length=min_length, max_length=max_length, pattern=NO_CONTROL)]
 
 
 def _ci_string(max_length: int, min_length: int = 1) -> Any:
-    return Annotated[str, Meta(min_length=min_length, max_length=max_length, pattern=_PRINTABLE_ASCII)]
+    return Annotated[str, Meta(min_length=min_length, max_length=max_length, pattern=PRINTABLE_ASCII)]
 
 
-CdrId = Annotated[str, Meta(min_length=1, max_length=39, pattern=_PRINTABLE_ASCII)]
+CdrId = Annotated[str, Meta(min_length=1, max_length=39, pattern=PRINTABLE_ASCII)]
 """CiString(39): a CDR id, or an invoice reference."""
 
 ConnectorType = Literal[

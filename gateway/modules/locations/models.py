@@ -26,7 +26,17 @@ import msgspec
 from msgspec import Meta
 
 from gateway.modules.tokens.models import TokenType  # noqa: TC001 - msgspec resolves annotations at runtime
-from gateway.ocpi.types import URL, BusinessDetails, CiString, DisplayText, GeoLocation, Image, OcpiStruct, String
+from gateway.ocpi.types import (
+    PRINTABLE_ASCII,
+    URL,
+    BusinessDetails,
+    CiString,
+    DisplayText,
+    GeoLocation,
+    Image,
+    OcpiStruct,
+    String,
+)
 
 __all__ = (
     "EVSE",
@@ -57,13 +67,12 @@ __all__ = (
     "patch_changes",
 )
 
-_PRINTABLE_ASCII = r"^[\x20-\x7E]*$"
 
-CountryCode = Annotated[str, Meta(min_length=1, max_length=2, pattern=_PRINTABLE_ASCII)]
+CountryCode = Annotated[str, Meta(min_length=1, max_length=2, pattern=PRINTABLE_ASCII)]
 """CiString(2) of the owner CPO."""
-PartyId = Annotated[str, Meta(min_length=1, max_length=3, pattern=_PRINTABLE_ASCII)]
+PartyId = Annotated[str, Meta(min_length=1, max_length=3, pattern=PRINTABLE_ASCII)]
 """CiString(3) of the owner CPO."""
-Id36 = Annotated[str, Meta(min_length=1, max_length=36, pattern=_PRINTABLE_ASCII)]
+Id36 = Annotated[str, Meta(min_length=1, max_length=36, pattern=PRINTABLE_ASCII)]
 """A non-empty CiString(36) identifier (Location.id, EVSE.uid, Connector.id, tariff ids)."""
 _TIME = r"^([0-1][0-9]|2[0-3]):[0-5][0-9]$"
 
@@ -354,7 +363,7 @@ class Location(OcpiStruct, frozen=True, kw_only=True):
     city: String(45)  # type: ignore[valid-type]
     postal_code: String(10) | None = None  # type: ignore[valid-type]
     state: String(45) | None = None  # type: ignore[valid-type]
-    country: Annotated[str, Meta(min_length=3, max_length=3, pattern=_PRINTABLE_ASCII)]
+    country: Annotated[str, Meta(min_length=3, max_length=3, pattern=PRINTABLE_ASCII)]
     coordinates: GeoLocation
     related_locations: tuple[AdditionalGeoLocation, ...] | None = None
     parking_type: ParkingType | None = None
@@ -419,7 +428,7 @@ class LocationPatch(OcpiStruct, frozen=True, kw_only=True):
     city: String(45) | None = None  # type: ignore[valid-type]
     postal_code: String(10) | None = None  # type: ignore[valid-type]
     state: String(45) | None = None  # type: ignore[valid-type]
-    country: Annotated[str, Meta(min_length=3, max_length=3, pattern=_PRINTABLE_ASCII)] | None = None
+    country: Annotated[str, Meta(min_length=3, max_length=3, pattern=PRINTABLE_ASCII)] | None = None
     coordinates: GeoLocation | None = None
     related_locations: tuple[AdditionalGeoLocation, ...] | None = None
     parking_type: ParkingType | None = None

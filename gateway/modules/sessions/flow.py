@@ -64,8 +64,8 @@ from gateway.modules.sessions.service import (
 from gateway.modules.tokens.models import TokenType, ci_key
 from gateway.ocpi.status import NotFoundError, OcpiError, OcpiStatus
 from gateway.ocpi.types import OcpiStruct, Price
-from gateway.push.wiring import push_cdr, push_session
 from gateway.pricing import PricingError, PricingResult, compile_tariff, price_cdr, price_session
+from gateway.push.wiring import push_cdr, push_session
 from gateway.store.base import ObjectKey, StoredObject
 
 if TYPE_CHECKING:

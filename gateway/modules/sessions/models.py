@@ -19,7 +19,7 @@ from typing import Annotated
 from msgspec import Meta
 
 from gateway.modules.tokens.models import ProfileType, TokenType
-from gateway.ocpi.types import OcpiStruct, Price
+from gateway.ocpi.types import NO_CONTROL, PRINTABLE_ASCII, OcpiStruct, Price
 
 __all__ = (
     "SESSION_ONLY_DIMENSIONS",
@@ -41,18 +41,16 @@ __all__ = (
     "SessionStatus",
 )
 
-_PRINTABLE_ASCII = r"^[\x20-\x7E]*$"
-_NO_CONTROL = r"^[^\x00-\x1F\x7F]*$"
 
-CountryCode = Annotated[str, Meta(min_length=1, max_length=2, pattern=_PRINTABLE_ASCII)]
+CountryCode = Annotated[str, Meta(min_length=1, max_length=2, pattern=PRINTABLE_ASCII)]
 """CiString(2): the ISO 3166 alpha-2 country code of a party."""
-PartyId = Annotated[str, Meta(min_length=1, max_length=3, pattern=_PRINTABLE_ASCII)]
+PartyId = Annotated[str, Meta(min_length=1, max_length=3, pattern=PRINTABLE_ASCII)]
 """CiString(3): a party id."""
-CiId = Annotated[str, Meta(min_length=1, max_length=36, pattern=_PRINTABLE_ASCII)]
+CiId = Annotated[str, Meta(min_length=1, max_length=36, pattern=PRINTABLE_ASCII)]
 """A non-empty CiString(36) identifier (ids, uids, references; ``#NA`` where the spec allows it)."""
-Currency = Annotated[str, Meta(min_length=3, max_length=3, pattern=_NO_CONTROL)]
+Currency = Annotated[str, Meta(min_length=3, max_length=3, pattern=NO_CONTROL)]
 """string(3): ISO 4217 currency code."""
-MeterId = Annotated[str, Meta(max_length=255, pattern=_NO_CONTROL)]
+MeterId = Annotated[str, Meta(max_length=255, pattern=NO_CONTROL)]
 """string(255): a meter's identification."""
 
 

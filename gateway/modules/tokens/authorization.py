@@ -28,6 +28,7 @@ from msgspec import Meta
 from gateway.ids import uuid4_hex
 from gateway.modules.tokens.models import AuthorizationInfo, LocationReferences, TokenType, ci_key
 from gateway.ocpi.status import NotFoundError, OcpiStatus
+from gateway.ocpi.types import PRINTABLE_ASCII
 from gateway.push.client import PartnerCallError
 
 if TYPE_CHECKING:
@@ -40,8 +41,7 @@ __all__ = ("AuthorizeAnswer", "AuthorizeRequest", "Authorizer", "StoredAuthoriza
 
 log = logging.getLogger("gateway.tokens.authorize")
 
-_PRINTABLE = r"^[\x20-\x7e]*$"
-_CiId36 = Meta(min_length=1, max_length=36, pattern=_PRINTABLE)
+_CiId36 = Meta(min_length=1, max_length=36, pattern=PRINTABLE_ASCII)
 AUTHORIZATIONS = "authorization"
 """Namespace of the stored authorisation references."""
 _PARTNER_TTL = 5.0
@@ -52,8 +52,8 @@ class AuthorizeRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     uid: Annotated[str, _CiId36]
     type: TokenType = TokenType.RFID
-    country_code: Annotated[str, Meta(min_length=1, max_length=2, pattern=_PRINTABLE)] | None = None
-    party_id: Annotated[str, Meta(min_length=1, max_length=3, pattern=_PRINTABLE)] | None = None
+    country_code: Annotated[str, Meta(min_length=1, max_length=2, pattern=PRINTABLE_ASCII)] | None = None
+    party_id: Annotated[str, Meta(min_length=1, max_length=3, pattern=PRINTABLE_ASCII)] | None = None
     location_id: Annotated[str, _CiId36] | None = None
     evse_uids: list[Annotated[str, _CiId36]] | None = None
 
