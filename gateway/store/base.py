@@ -16,6 +16,10 @@ A worker reads :meth:`Store.published_cursor`, loads its cache from the store, t
 :meth:`Store.read_published` from that cursor; a write that changes cached data passes ``publish=`` so the
 entry is appended in the same transaction as the write.
 
+:meth:`Store.write` applies several puts and deletes (an object and its index entries) together with the
+outbox messages announcing them, in one transaction: a change is never stored without its pushes, nor
+pushed without being stored.
+
 And the push outbox (see :mod:`gateway.push.outbox`): messages to partners, claimed by any worker on any host
 with a lease, delivered strictly in order per lane (one partner and one ordering key), dead-lettered after
 too many failures. The backends keep the lanes, the leases and the counts; the policy lives in the outbox.
@@ -28,7 +32,7 @@ given: callers normalise them to upper case (CiString) before they reach the sto
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, runtime_checkable
 
 import msgspec
 
@@ -51,8 +55,11 @@ __all__ = (
     "PartnerRole",
     "PartnerState",
     "PublishedBatch",
+    "Put",
+    "Remove",
     "Store",
     "StoredObject",
+    "WriteOp",
 )
 
 LOG_START = "0"
@@ -149,6 +156,24 @@ class StoredObject(msgspec.Struct, frozen=True, kw_only=True):
     data: bytes
     """The object's JSON, as the module encoded it."""
 
+
+
+class Put(NamedTuple):
+    """One step of :meth:`Store.write`: create or replace ``obj`` in ``kind``."""
+
+    kind: str
+    obj: StoredObject
+
+
+class Remove(NamedTuple):
+    """One step of :meth:`Store.write`: delete the object ``key`` of ``kind`` (nothing when it does not exist)."""
+
+    kind: str
+    key: ObjectKey
+
+
+WriteOp = Put | Remove
+"""A step of :meth:`Store.write`."""
 
 class ObjectPage(msgspec.Struct, frozen=True, kw_only=True):
     """One page of a list: the items and how many objects match the filters, ignoring offset and limit."""
@@ -296,6 +321,25 @@ class Store(Protocol):
 
         With ``publish=(topic, payload)``, the entry is appended in the same transaction as the delete, also
         when the object did not exist (an extra announcement is harmless; a missing one is not).
+        """
+        ...
+
+    async def write(
+        self,
+        ops: Sequence[WriteOp],
+        *,
+        outbox: Sequence[OutboxMessage] = (),
+        publish: tuple[str, bytes] | None = None,
+    ) -> list[bool]:
+        """Apply ``ops`` in order, add the ``outbox`` messages and append ``publish``, all in one transaction.
+
+        Everything is checked before anything is written, and either all of it is stored or none of it: an
+        object is never stored without the messages that announce it, nor announced without being stored.
+        Returns one flag per op: a :class:`Put` created its object, a :class:`Remove` found one. Outbox
+        messages whose id is already there are skipped, as in :meth:`outbox_add`.
+
+        Raises:
+            ValueError: An object, key or message the backend refuses (nothing is written).
         """
         ...
 

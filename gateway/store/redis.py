@@ -26,7 +26,10 @@ Writes of an object and its two index entries go in one ``MULTI``/``EXEC`` trans
 single Redis server (and on Valkey); in a Redis Cluster the global index lives in another slot, so a
 cluster deployment would need those writes split, which this backend does not do yet. The same holds for a
 write with ``publish=``: its ``XADD`` to the topic's stream (another slot) rides in the write's
-``MULTI``/``EXEC``, which a single server accepts and a Cluster refuses.
+``MULTI``/``EXEC``, which a single server accepts and a Cluster refuses. :meth:`RedisStore.write` queues
+its objects, their index entries, the outbox script (``EVAL`` of the outbox's ``ADD``) and the ``XADD`` in one
+``MULTI``/``EXEC`` too. Everything is checked before the transaction is sent, because Redis does not roll a
+transaction back when one of its commands fails at run time.
 
 Change log reads: an entry was trimmed away after a cursor when the stream has lost entries
 (``entries-added`` > ``length`` in ``XINFO STREAM``, Redis 7) and the cursor is older than the first kept
@@ -80,6 +83,7 @@ from gateway.store.base import (
     OutboxMessage,
     Partner,
     PublishedBatch,
+    Put,
     StoredObject,
 )
 
@@ -88,6 +92,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from redis.asyncio.client import Pipeline
+
+    from gateway.store.base import WriteOp
 
 __all__ = ("RedisStore",)
 
@@ -496,6 +502,39 @@ class RedisStore:
             deleted, *_ = await pipe.execute()
         return bool(deleted)
 
+    async def write(
+        self,
+        ops: Sequence[WriteOp],
+        *,
+        outbox: Sequence[OutboxMessage] = (),
+        publish: tuple[str, bytes] | None = None,
+    ) -> list[bool]:
+        """Apply puts and deletes, add outbox messages and append ``publish`` in one ``MULTI``/``EXEC``."""
+        puts: list[bool] = []
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for op in ops:  # encoding checks each object; nothing is sent before EXEC
+                if isinstance(op, Put):
+                    owner, object_key, object_id, micros, value, member = self._encode(op.kind, op.obj)
+                    pipe.set(object_key, value)
+                    pipe.zadd(self._owner_index(op.kind, *owner), {object_id: micros})
+                    pipe.zadd(self._global_index(op.kind), {member: micros})
+                else:
+                    key = op.key
+                    pipe.delete(self._object_key(op.kind, key))
+                    pipe.zrem(self._owner_index(op.kind, key.country_code, key.party_id), key.id)
+                    pipe.zrem(self._global_index(op.kind), _global_member(key))
+                puts.append(isinstance(op, Put))
+            args = self._outbox_args(outbox)
+            if args:
+                pipe.eval(outbox_lua.ADD, 1, f"{self._outbox_tag}:seq", self._outbox_tag, *args)
+            if publish is not None:
+                self._queue_publish(pipe, *publish)
+            if not puts and not args and publish is None:
+                return []
+            replies = await pipe.execute()
+        # A put reports its owner-index ZADD (1: a new member); a delete its DEL.
+        return [bool(replies[3 * i + 1]) if is_put else bool(replies[3 * i]) for i, is_put in enumerate(puts)]
+
     async def list_objects(
         self,
         kind: str,
@@ -648,19 +687,16 @@ class RedisStore:
 
     async def outbox_add(self, messages: Sequence[OutboxMessage]) -> int:
         """Add messages in one script (atomic), skipping ids already there; returns how many were added."""
+        args = self._outbox_args(messages)
+        return int(await self._outbox_run("ADD", *args)) if args else 0
+
+    @staticmethod
+    def _outbox_args(messages: Sequence[OutboxMessage]) -> list[Any]:
+        """The ``ADD`` script's arguments for checked messages (raises ``ValueError`` before anything is sent)."""
         args: list[Any] = []
         for m, next_micros in check_messages(messages):
-            args += [
-                m.id,
-                m.lane,
-                m.partner_id,
-                m.state,
-                m.attempts,
-                next_micros,
-                m.last_error or "",
-                encode_message(m),
-            ]
-        return int(await self._outbox_run("ADD", *args)) if args else 0
+            args += [m.id, m.lane, m.partner_id, m.state, m.attempts, next_micros, m.last_error or "", encode_message(m)]
+        return args
 
     async def outbox_claim(self, *, now: datetime, lease_seconds: float, limit: int) -> list[OutboxClaim]:
         """Return expired leases to the ready lanes, then claim up to ``limit`` due lane heads, in one script."""

@@ -70,12 +70,15 @@ from gateway.store.base import (
     OutboxMessage,
     Partner,
     PublishedBatch,
+    Put,
     StoredObject,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime
+
+    from gateway.store.base import WriteOp
 
 __all__ = ("POLL_INTERVAL_SECONDS", "SCHEMA_VERSION", "SqliteStore")
 
@@ -157,6 +160,7 @@ _UPDATE_EXISTING = (
     "UPDATE objects SET last_updated = ?5, data = ?6"
     " WHERE kind = ?1 AND country_code = ?2 AND party_id = ?3 AND id = ?4"
 )
+_DELETE_OBJECT = "DELETE FROM objects WHERE kind = ? AND country_code = ? AND party_id = ? AND id = ?"
 _ORDER = "ORDER BY last_updated, country_code, party_id, id"
 
 POLL_INTERVAL_SECONDS = 0.05
@@ -175,7 +179,19 @@ _OUTBOX_DUE = (
     "SELECT seq FROM outbox AS o WHERE o.state = 'pending' AND o.next_attempt <= ?1 AND o.claimed_until <= ?1"
     f" AND {_OUTBOX_HEAD} ORDER BY o.next_attempt, o.seq LIMIT ?2"
 )
+_OUTBOX_INSERT = (
+    "INSERT INTO outbox (id, partner_id, key, state, attempts, next_attempt, last_error, data)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
 _OutboxRow = tuple[bytes, str, int, int, str | None]
+
+
+def _outbox_rows(messages: Sequence[OutboxMessage]) -> list[tuple[Any, ...]]:
+    """The outbox rows of checked messages (raises ``ValueError`` before anything is written)."""
+    return [
+        (m.id, m.partner_id, m.key, m.state, m.attempts, next_micros, m.last_error, encode_message(m))
+        for m, next_micros in check_messages(messages)
+    ]
 
 
 def _outbox_message(row: _OutboxRow) -> OutboxMessage:
@@ -405,8 +421,24 @@ class SqliteStore:
 
     async def delete_object(self, kind: str, key: ObjectKey, *, publish: tuple[str, bytes] | None = None) -> bool:
         """Delete one object (and append ``publish`` in the same transaction); ``False`` when it did not exist."""
-        sql = "DELETE FROM objects WHERE kind = ? AND country_code = ? AND party_id = ? AND id = ?"
-        return await self._write(self._delete, sql, (kind, key.country_code, key.party_id, key.id), publish)
+        return await self._write(self._delete, _DELETE_OBJECT, (kind, key.country_code, key.party_id, key.id), publish)
+
+    async def write(
+        self,
+        ops: Sequence[WriteOp],
+        *,
+        outbox: Sequence[OutboxMessage] = (),
+        publish: tuple[str, bytes] | None = None,
+    ) -> list[bool]:
+        """Apply puts and deletes, add outbox messages and append ``publish`` in one transaction (see the protocol)."""
+        steps = [
+            (True, _object_row(op.kind, op.obj)) if isinstance(op, Put) else (False, (op.kind, op.key.country_code, op.key.party_id, op.key.id))
+            for op in ops
+        ]
+        rows = _outbox_rows(outbox)
+        if not steps and not rows and publish is None:
+            return []
+        return await self._write(self._write_steps, steps, rows, publish)
 
     async def list_objects(
         self,
@@ -521,10 +553,7 @@ class SqliteStore:
     # -- outbox ----------------------------------------------------------------------------------
     async def outbox_add(self, messages: Sequence[OutboxMessage]) -> int:
         """Add messages in one transaction, skipping ids already there; returns how many were added."""
-        rows = [
-            (m.id, m.partner_id, m.key, m.state, m.attempts, next_micros, m.last_error, encode_message(m))
-            for m, next_micros in check_messages(messages)
-        ]
+        rows = _outbox_rows(messages)
         return await self._write(self._outbox_add, rows) if rows else 0
 
     async def outbox_claim(self, *, now: datetime, lease_seconds: float, limit: int) -> list[OutboxClaim]:
@@ -706,13 +735,29 @@ class SqliteStore:
             return int(conn.execute(sql, params).rowcount)
 
     def _outbox_add(self, rows: list[tuple[Any, ...]]) -> int:
-        sql = (
-            "INSERT INTO outbox (id, partner_id, key, state, attempts, next_attempt, last_error, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
-        )
         conn = self._conn()
         with _transaction(conn):
-            return int(conn.executemany(sql, rows).rowcount)
+            return int(conn.executemany(_OUTBOX_INSERT, rows).rowcount)
+
+    def _write_steps(
+        self, steps: list[tuple[bool, tuple[Any, ...]]], rows: list[tuple[Any, ...]], publish: tuple[str, bytes] | None
+    ) -> list[bool]:
+        conn = self._conn()
+        done = []
+        with _transaction(conn):
+            for is_put, params in steps:
+                if is_put:
+                    created = conn.execute(_UPSERT_NEW, params).rowcount > 0
+                    if not created:
+                        conn.execute(_UPDATE_EXISTING, params)
+                    done.append(created)
+                else:
+                    done.append(conn.execute(_DELETE_OBJECT, params).rowcount > 0)
+            if rows:
+                conn.executemany(_OUTBOX_INSERT, rows)
+            if publish is not None:
+                self._append(conn, *publish)
+        return done
 
     def _outbox_claim(self, now: int, until: int, limit: int, token: str) -> list[_OutboxRow]:
         conn = self._conn()
