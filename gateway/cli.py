@@ -346,7 +346,6 @@ def _tokens_import(args: argparse.Namespace) -> int:
     from gateway.modules.tokens.service import TokenService
     from gateway.push.client import PartnerClient
     from gateway.push.outbox import Outbox
-    from gateway.push.wiring import push_own_tokens
 
     if bool(args.partner) == bool(args.own):
         raise SettingsError("tokens import needs exactly one of --partner ID or --own")
@@ -369,12 +368,8 @@ def _tokens_import(args: argparse.Namespace) -> int:
             client = PartnerClient()
             try:
                 outbox = Outbox(store, client, own_roles=settings.roles)
-
-                async def push(tokens: list[Any]) -> None:
-                    await push_own_tokens(outbox, tokens)
-
                 summary = await import_file(service, path, kind, owners, progress=_progress("import"),
-                                            after_store=push)
+                                            outbox=outbox)
             finally:
                 await client.aclose()
         _print_summary(summary)

@@ -25,19 +25,16 @@ from litestar import Controller, MediaType, Request, Response, get, post, put
 from gateway.api.auth import require_api_key
 from gateway.modules.locations._params import our_cpo_parties, segment
 from gateway.modules.locations.models import EVSE, Location, Status
-from gateway.modules.locations.service import OWN, location_key, service_of
+from gateway.modules.locations.service import OWN, service_of
 from gateway.modules.tokens.models import ci_key
 from gateway.ocpi.body import decode_body, invalid_content, invalid_json
 from gateway.ocpi.status import NotFoundError
 from gateway.ocpi.types import OcpiStruct, format_datetime
-from gateway.push.wiring import push_location_change
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
 
     from gateway.modules.locations.service import LocationChange, LocationService
     from gateway.state import GatewayState
-    from gateway.store.base import ObjectKey
 
 __all__ = ("LocationsApiController", "StatusUpdate")
 
@@ -60,16 +57,6 @@ def _json(value: Any, status: int = 200) -> Response[bytes]:
 
 def _changed(change: LocationChange, *, put_answer: bool = False) -> Response[bytes]:
     return _json(change, 201 if put_answer and change.created else 200)
-
-
-async def _pushed(
-    state: GatewayState, service: LocationService, key: ObjectKey, write: Awaitable[LocationChange]
-) -> LocationChange:
-    """Run the write, then enqueue the change for partners, under one lock per Location (lane order = write order)."""
-    async with service.locks.hold(("outbox", key)):
-        change = await write
-        await push_location_change(state.outbox, change)
-    return change
 
 
 def _stamped(body: bytes, children: tuple[str, ...]) -> bytes:
@@ -117,8 +104,7 @@ class LocationsApiController(Controller):
             raise invalid_content(f"{location.country_code}/{location.party_id} is not one of our CPO roles", _HTTP)
         if ci_key(location.id) != ci_key(location_id):
             raise invalid_content("field `id` of the body must equal the URL's", _HTTP)
-        key = location_key(location.country_code, location.party_id, location.id)
-        return _changed(await _pushed(state, service, key, service.put_location(OWN, location)), put_answer=True)
+        return _changed(await service.put_location(OWN, location, outbox=state.outbox), put_answer=True)
 
     @get("/{location_id:str}")
     async def get_location(self, request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -141,7 +127,7 @@ class LocationsApiController(Controller):
         key = await service.own_key(our_cpo_parties(state.settings), location_id)
         if key is None:
             raise NotFoundError(f"Unknown location {location_id}")
-        return _changed(await _pushed(state, service, key, service.put_evse(OWN, key, evse)), put_answer=True)
+        return _changed(await service.put_evse(OWN, key, evse, outbox=state.outbox), put_answer=True)
 
     @post("/{location_id:str}/evses/{evse_uid:str}/status", status_code=200)
     async def set_status(self, request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -153,5 +139,7 @@ class LocationsApiController(Controller):
         key = await service.own_key(our_cpo_parties(state.settings), location_id)
         if key is None:
             raise NotFoundError(f"Unknown location {location_id}")
-        write = service.set_evse_status(OWN, key, evse_uid, update.status, update.last_updated)
-        return _changed(await _pushed(state, service, key, write))
+        change = await service.set_evse_status(
+            OWN, key, evse_uid, update.status, update.last_updated, outbox=state.outbox
+        )
+        return _changed(change)

@@ -12,10 +12,8 @@ from gateway.api.auth import ApiKeyMiddleware
 from gateway.modules.tokens.ingest import import_bytes, target_kind_and_owners
 from gateway.modules.tokens.models import ci_key
 from gateway.ocpi.status import NotFoundError, OcpiError, OcpiStatus
-from gateway.push.wiring import push_own_tokens
 
 if TYPE_CHECKING:
-    from gateway.modules.tokens.models import Token
     from gateway.state import GatewayState
 
 __all__ = ("AuthorizeController", "TokenImportController")
@@ -63,11 +61,7 @@ class TokenImportController(Controller):
             raise NotFoundError(f"No partner {partner_id}")
         own_owners = {(ci_key(r.country_code), ci_key(r.party_id)) for r in state.settings.roles if r.role == "EMSP"}
         kind, owners = target_kind_and_owners(partner, own_owners)
-        outbox = state.outbox
-
-        async def push(tokens: list[Token]) -> None:  # our own tokens go to every CPO partner
-            await push_own_tokens(outbox, tokens)
-
+        # our own tokens go to every CPO partner, their PUTs stored with them
         summary = await import_bytes(state.tokens, await request.body(), kind, owners,
-                                     after_store=push if partner is None else None)
+                                     outbox=state.outbox if partner is None else None)
         return _json(summary)

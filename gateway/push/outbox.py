@@ -1,10 +1,14 @@
 """The durable push outbox: every change partners must hear about, delivered in order, surviving restarts.
 
 What goes through it: Location/EVSE/Connector PUT and PATCH, Session PUT and PATCH, CDR POST, and Token PUT
-when we are the eMSP. A module calls :meth:`Outbox.fan_out` (one message per registered partner with the
-receiving endpoint, e.g. every partner with a ``locations`` RECEIVER endpoint) or builds messages with
-:func:`new_message` and calls :meth:`Outbox.enqueue` (e.g. a CDR for the one eMSP concerned). Both return
-once the messages are durable in the store; the HTTP answer to the CSMS can then leave.
+when we are the eMSP. A change and the messages announcing it are stored together: the module builds the
+messages first with :meth:`Outbox.addressed` (one message per registered partner with the receiving
+endpoint, e.g. every partner with a ``locations`` RECEIVER endpoint, or only the eMSP a Session belongs
+to), writes the change and the messages in one transaction with :meth:`~gateway.store.base.Store.write`,
+then calls :meth:`Outbox.written` to wake the worker. So a crash can never store a change whose pushes are
+lost, nor push a change that was never stored. :meth:`Outbox.fan_out` and :meth:`Outbox.enqueue` add
+messages on their own, for what needs no object write (operators' tools, tests). Either way the HTTP
+answer to the CSMS leaves once the messages are durable.
 
 A message (:class:`~gateway.store.base.OutboxMessage`) names the partner, the module and interface role of the
 partner endpoint, the method, a path relative to that endpoint's URL, the body bytes, extra headers (OCPI
@@ -210,6 +214,11 @@ class Outbox:
             self.worker.wake()
         return added
 
+    def written(self, messages: Collection[OutboxMessage]) -> None:
+        """Messages were stored with :meth:`Store.write` (with the change they announce): wake the worker."""
+        if messages:
+            self.worker.wake()
+
     async def fan_out(
         self,
         module: str,
@@ -223,7 +232,30 @@ class Outbox:
         policy: OutboxPolicy | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> list[OutboxMessage]:
-        """Enqueue one message per registered partner that has the ``module`` endpoint in ``role``.
+        """Build and enqueue :meth:`addressed` messages at once (for a change that is already stored)."""
+        messages = await self.addressed(
+            module, method, path, body, key, role=role, partner_ids=partner_ids, policy=policy, headers=headers
+        )
+        await self.enqueue(messages)
+        return messages
+
+    async def addressed(
+        self,
+        module: str,
+        method: str,
+        path: str,
+        body: bytes | None,
+        key: str,
+        *,
+        role: str = "RECEIVER",
+        partner_ids: Collection[str] | None = None,
+        policy: OutboxPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[OutboxMessage]:
+        """One message per registered partner that has the ``module`` endpoint in ``role``; nothing stored yet.
+
+        Pass them to :meth:`Store.write` with the change they announce (then call :meth:`written`), so that
+        the change and its pushes are stored together.
 
         Each message carries routing headers: ``OCPI-to-*`` the partner's first party, ``OCPI-from-*`` our
         first party in the pushing role (eMSP for ``tokens``, CPO otherwise), then ``headers`` on top. The
@@ -241,21 +273,34 @@ class Outbox:
             headers: Extra headers, over the routing headers.
 
         Returns:
-            The messages enqueued (none when no partner has the endpoint).
+            The messages (none when no partner has the endpoint).
         """
-        messages = []
+        return [
+            new_message(partner, module, method, path, body, key, role=role, policy=chosen, headers=sent_headers)
+            for partner, chosen, sent_headers in await self.addressees(
+                module, role=role, partner_ids=partner_ids, policy=policy, headers=headers
+            )
+        ]
+
+    async def addressees(
+        self,
+        module: str,
+        *,
+        role: str = "RECEIVER",
+        partner_ids: Collection[str] | None = None,
+        policy: OutboxPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[tuple[Partner, OutboxPolicy | None, dict[str, str]]]:
+        """Who :meth:`addressed` writes to: each partner with its policy and headers (read once for a batch)."""
+        found = []
         for partner in await self.store.list_partners():
             if partner.state != "REGISTERED" or partner.endpoint(module, role) is None:
                 continue
             if partner_ids is not None and partner.id not in partner_ids:
                 continue
             chosen = await get_policy(self.store, partner.id) or policy
-            sent_headers = {**self._routing_headers(partner, module), **(headers or {})}
-            messages.append(
-                new_message(partner, module, method, path, body, key, role=role, policy=chosen, headers=sent_headers)
-            )
-        await self.enqueue(messages)
-        return messages
+            found.append((partner, chosen, {**self._routing_headers(partner, module), **(headers or {})}))
+        return found
 
     def _routing_headers(self, partner: Partner, module: str) -> dict[str, str]:
         headers = {}

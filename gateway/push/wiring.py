@@ -1,16 +1,18 @@
-"""What our own changes send to partners through the outbox: small calls made right after the durable write.
+"""What our own changes send to partners: the outbox messages, built before the write that stores them.
 
-- :func:`push_location_change`: a back-office Location/EVSE/status write, to every partner with a
+Each function returns the messages (nothing is stored yet); the caller passes them to
+:meth:`~gateway.store.base.Store.write` together with the change, so that both land in one transaction, then
+calls :meth:`~gateway.push.outbox.Outbox.written`. The store appends messages in commit order, and callers
+write each object under its lock, so a lane's order is the order of the writes.
+
+- :func:`location_messages`: a back-office Location/EVSE/status write, to every partner with a
   ``locations`` RECEIVER (the :class:`~gateway.modules.locations.service.LocationChange` carries the method,
   path and body), key ``locations:{cc}:{pid}:{location_id}``.
-- :func:`push_session` / :func:`push_cdr`: a charging-flow step, only to the eMSP owning the session's token
-  (the partner whose roles hold the token's country code and party id), all under one key
+- :func:`session_messages` / :func:`cdr_messages`: a charging-flow step, only to the eMSP owning the
+  session's token (the partner whose roles hold the token's country code and party id), all under one key
   ``sessions:{cc}:{pid}:{session_id}`` so that the CDR POST follows the session messages in its lane.
-- :func:`push_own_tokens`: our own tokens (we are the eMSP), PUT to every partner with a ``tokens`` RECEIVER
-  at ``/{cc}/{pid}/{uid}?type={type}``.
-
-Callers hold the object's lock (per worker) across the write and the call, so the lane order is the write
-order.
+- :func:`own_token_messages`: our own tokens (we are the eMSP), PUT to every partner with a ``tokens``
+  RECEIVER at ``/{cc}/{pid}/{uid}?type={type}``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from urllib.parse import quote
 import msgspec
 
 from gateway.modules.tokens.models import ci_key
+from gateway.push.outbox import new_message
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -33,13 +36,13 @@ if TYPE_CHECKING:
     from gateway.store.base import OutboxMessage
 
 __all__ = (
+    "cdr_messages",
     "location_key_of",
+    "location_messages",
+    "own_token_messages",
     "owning_partners",
-    "push_cdr",
-    "push_location_change",
-    "push_own_tokens",
-    "push_session",
     "session_key_of",
+    "session_messages",
 )
 
 _encoder = msgspec.json.Encoder()
@@ -55,9 +58,9 @@ def session_key_of(country_code: str, party_id: str, session_id: str) -> str:
     return f"sessions:{ci_key(country_code)}:{ci_key(party_id)}:{ci_key(session_id)}"
 
 
-async def push_location_change(outbox: Outbox, change: LocationChange) -> list[OutboxMessage]:
-    """Enqueue the change for every partner with a locations RECEIVER."""
-    return await outbox.fan_out(
+async def location_messages(outbox: Outbox, change: LocationChange) -> list[OutboxMessage]:
+    """The change for every partner with a locations RECEIVER."""
+    return await outbox.addressed(
         "locations",
         change.method,
         change.path,
@@ -80,15 +83,15 @@ async def owning_partners(outbox: Outbox, country_code: str, party_id: str) -> s
     return emsp or any_role
 
 
-async def push_session(
+async def session_messages(
     outbox: Outbox, session: Session, method: str = "PUT", body: dict[str, Any] | None = None
 ) -> list[OutboxMessage]:
-    """Enqueue a Session PUT (the whole session) or PATCH (``body``) for the eMSP owning its token."""
+    """A Session PUT (the whole session) or PATCH (``body``) for the eMSP owning its token."""
     owners = await owning_partners(outbox, session.cdr_token.country_code, session.cdr_token.party_id)
     if not owners:
         return []
     payload = _encoder.encode(session if body is None else body)
-    return await outbox.fan_out(
+    return await outbox.addressed(
         "sessions",
         method,
         f"/{session.country_code}/{session.party_id}/{session.id}",
@@ -98,12 +101,12 @@ async def push_session(
     )
 
 
-async def push_cdr(outbox: Outbox, cdr: CDR) -> list[OutboxMessage]:
-    """Enqueue the CDR POST for the eMSP owning its token, in the lane of its session (after its messages)."""
+async def cdr_messages(outbox: Outbox, cdr: CDR) -> list[OutboxMessage]:
+    """The CDR POST for the eMSP owning its token, in the lane of its session (after its messages)."""
     owners = await owning_partners(outbox, cdr.cdr_token.country_code, cdr.cdr_token.party_id)
     if not owners:
         return []
-    return await outbox.fan_out(
+    return await outbox.addressed(
         "cdrs",
         "POST",
         "",
@@ -113,11 +116,18 @@ async def push_cdr(outbox: Outbox, cdr: CDR) -> list[OutboxMessage]:
     )
 
 
-async def push_own_tokens(outbox: Outbox, tokens: Iterable[Token]) -> int:
-    """Enqueue a PUT of each of our own tokens for every partner with a tokens RECEIVER; how many messages."""
-    sent = 0
+async def own_token_messages(outbox: Outbox, tokens: Iterable[Token]) -> list[OutboxMessage]:
+    """A PUT of each of our own tokens for every partner with a tokens RECEIVER."""
+    addressees = await outbox.addressees("tokens")
+    messages: list[OutboxMessage] = []
+    if not addressees:
+        return messages
     for token in tokens:
         path = f"/{token.country_code}/{token.party_id}/{quote(token.uid, safe='')}?type={token.type.value}"
         key = f"tokens:{ci_key(token.country_code)}:{ci_key(token.party_id)}:{ci_key(token.uid)}:{token.type.value}"
-        sent += len(await outbox.fan_out("tokens", "PUT", path, _encoder.encode(token), key))
-    return sent
+        body = _encoder.encode(token)
+        messages += [
+            new_message(partner, "tokens", "PUT", path, body, key, policy=policy, headers=headers)
+            for partner, policy, headers in addressees
+        ]
+    return messages

@@ -24,7 +24,9 @@ from gateway.modules.sessions.service import key_lock
 from gateway.store.base import ObjectKey, StoredObject
 
 if TYPE_CHECKING:
-    from gateway.store.base import Store
+    from collections.abc import Sequence
+
+    from gateway.store.base import OutboxMessage, Store
 
 __all__ = (
     "CDRS",
@@ -102,11 +104,12 @@ async def store_received_cdr(store: Store, cdr: CDR) -> bool:
         return True
 
 
-async def add_own_cdr(store: Store, cdr: CDR) -> bool:
+async def add_own_cdr(store: Store, cdr: CDR, *, outbox: Sequence[OutboxMessage] = ()) -> bool:
     """Store one of our CDRs for the eMSP owning its token; True when new, False when already stored as is.
 
     What we send is held to the spec strictly: session-only dimensions (CURRENT, POWER, ENERGY_IMPORT,
-    ENERGY_EXPORT, STATE_OF_CHARGE) are refused. Pushing it to the eMSP is the caller's business.
+    ENERGY_EXPORT, STATE_OF_CHARGE) are refused. The caller builds the messages pushing it (``outbox``);
+    they are stored in the same transaction as a new CDR, and dropped when the CDR was already stored.
 
     Raises:
         CdrConflictError: A different CDR of ours has this id (never replaced: issue a credit CDR).
@@ -120,7 +123,7 @@ async def add_own_cdr(store: Store, cdr: CDR) -> bool:
     recipient = recipient_key(cdr.cdr_token, obj.key)
     async with key_lock(CDRS, obj.key):
         if await _check_new(store, CDRS, obj, cdr):
-            return await write_own(store, CDRS, CDRS_BY_EMSP, obj, recipient, None)
+            return await write_own(store, CDRS, CDRS_BY_EMSP, obj, recipient, None, outbox=outbox)
         # Already stored: write the index entry again, in case an earlier call failed between the two writes.
         await store.put_object(CDRS_BY_EMSP, StoredObject(key=recipient, last_updated=obj.last_updated, data=obj.data))
         return False

@@ -21,7 +21,8 @@ status ``REMOVED``.
 
 Every write returns a :class:`LocationChange`: the object path that changed, the method and body a
 partner must receive for it (the full object for a PUT, the changed fields for a PATCH), and the new
-``last_updated`` values, so that a later outbox can push each change as it is.
+``last_updated`` values. Writes to our own Locations pass the outbox: the change is then stored in one
+transaction with the messages that push it to partners (:mod:`gateway.push.wiring`).
 """
 
 from __future__ import annotations
@@ -46,11 +47,13 @@ from gateway.modules.locations.models import (
 from gateway.modules.tokens.models import ci_key
 from gateway.ocpi.status import NotFoundError
 from gateway.ocpi.types import format_datetime
-from gateway.store.base import ObjectKey, StoredObject
+from gateway.push.wiring import location_messages
+from gateway.store.base import ObjectKey, Put, StoredObject
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
+    from gateway.push.outbox import Outbox
     from gateway.store.base import Store
 
 __all__ = (
@@ -134,6 +137,12 @@ def _replaced(items: Sequence[_T] | None, attribute: str, item: _T) -> tuple[tup
     if position is None:
         return (*current, item), True
     return (*current[:position], item, *current[position + 1 :]), False
+
+
+def _with_evse(location: Location, evse: EVSE) -> Location:
+    """``location`` with ``evse`` in place of its namesake (or added) and the EVSE's ``last_updated``."""
+    evses, _ = _replaced(location.evses, "uid", evse)
+    return msgspec.structs.replace(location, evses=evses, last_updated=evse.last_updated)
 
 
 def _stored(key: ObjectKey, location: Location) -> StoredObject:
@@ -220,14 +229,18 @@ class LocationService:
         return evse
 
     # -- writes ----------------------------------------------------------------------------------
-    async def put_location(self, kind: str, location: Location) -> LocationChange:
+    # With ``outbox`` (our own Locations), each write stores the change together with the messages that push
+    # it to every partner with a locations RECEIVER (one transaction), then wakes the outbox worker.
+
+    async def put_location(self, kind: str, location: Location, *, outbox: Outbox | None = None) -> LocationChange:
         """Create or replace a whole Location (its identity comes from the object)."""
         key = location_key(location.country_code, location.party_id, location.id)
         async with self.locks.hold((kind, key)):
-            created = await self.store.put_object(kind, _stored(key, location))
-        return self._change(location, "PUT", location, location.last_updated, created=created)
+            change = self._change(location, "PUT", location, location.last_updated)
+            created = await self._commit(kind, _stored(key, location), change, outbox)
+        return msgspec.structs.replace(change, created=created)
 
-    async def put_evse(self, kind: str, key: ObjectKey, evse: EVSE) -> LocationChange:
+    async def put_evse(self, kind: str, key: ObjectKey, evse: EVSE, *, outbox: Outbox | None = None) -> LocationChange:
         """Add or replace one EVSE (with its connectors) of a known Location.
 
         Raises:
@@ -236,10 +249,14 @@ class LocationService:
         async with self.locks.hold((kind, key)):
             location = await self._require(kind, key)
             created = find_evse(location, evse.uid) is None
-            location = await self._write_evse(kind, key, location, evse)
-        return self._change(location, "PUT", evse, evse.last_updated, evse=evse, created=created)
+            location = _with_evse(location, evse)
+            change = self._change(location, "PUT", evse, evse.last_updated, evse=evse, created=created)
+            await self._commit(kind, _stored(key, location), change, outbox)
+        return change
 
-    async def put_connector(self, kind: str, key: ObjectKey, evse_uid: str, connector: Connector) -> LocationChange:
+    async def put_connector(
+        self, kind: str, key: ObjectKey, evse_uid: str, connector: Connector, *, outbox: Outbox | None = None
+    ) -> LocationChange:
         """Add or replace one Connector of a known EVSE.
 
         Raises:
@@ -250,12 +267,16 @@ class LocationService:
             evse = self._require_evse(location, evse_uid)
             connectors, created = _replaced(evse.connectors, "id", connector)
             evse = msgspec.structs.replace(evse, connectors=connectors, last_updated=connector.last_updated)
-            location = await self._write_evse(kind, key, location, evse)
-        return self._change(
-            location, "PUT", connector, connector.last_updated, evse=evse, connector=connector, created=created
-        )
+            location = _with_evse(location, evse)
+            change = self._change(
+                location, "PUT", connector, connector.last_updated, evse=evse, connector=connector, created=created
+            )
+            await self._commit(kind, _stored(key, location), change, outbox)
+        return change
 
-    async def patch_location(self, kind: str, key: ObjectKey, patch: LocationPatch) -> LocationChange:
+    async def patch_location(
+        self, kind: str, key: ObjectKey, patch: LocationPatch, *, outbox: Outbox | None = None
+    ) -> LocationChange:
         """Apply a Location PATCH: fields present replace the stored ones (an ``evses`` list replaces the list).
 
         Raises:
@@ -264,10 +285,13 @@ class LocationService:
         async with self.locks.hold((kind, key)):
             location = await self._require(kind, key)
             location = msgspec.structs.replace(location, **patch_changes(patch))
-            await self.store.put_object(kind, _stored(key, location))
-        return self._change(location, "PATCH", patch, patch.last_updated)
+            change = self._change(location, "PATCH", patch, patch.last_updated)
+            await self._commit(kind, _stored(key, location), change, outbox)
+        return change
 
-    async def patch_evse(self, kind: str, key: ObjectKey, evse_uid: str, patch: EVSEPatch) -> LocationChange:
+    async def patch_evse(
+        self, kind: str, key: ObjectKey, evse_uid: str, patch: EVSEPatch, *, outbox: Outbox | None = None
+    ) -> LocationChange:
         """Apply an EVSE PATCH and set the Location's ``last_updated`` to the EVSE's.
 
         Raises:
@@ -276,11 +300,20 @@ class LocationService:
         async with self.locks.hold((kind, key)):
             location = await self._require(kind, key)
             evse = msgspec.structs.replace(self._require_evse(location, evse_uid), **patch_changes(patch))
-            location = await self._write_evse(kind, key, location, evse)
-        return self._change(location, "PATCH", patch, patch.last_updated, evse=evse)
+            location = _with_evse(location, evse)
+            change = self._change(location, "PATCH", patch, patch.last_updated, evse=evse)
+            await self._commit(kind, _stored(key, location), change, outbox)
+        return change
 
     async def patch_connector(
-        self, kind: str, key: ObjectKey, evse_uid: str, connector_id: str, patch: ConnectorPatch
+        self,
+        kind: str,
+        key: ObjectKey,
+        evse_uid: str,
+        connector_id: str,
+        patch: ConnectorPatch,
+        *,
+        outbox: Outbox | None = None,
     ) -> LocationChange:
         """Apply a Connector PATCH and set its EVSE's and Location's ``last_updated`` to the Connector's.
 
@@ -296,11 +329,20 @@ class LocationService:
             connector = msgspec.structs.replace(connector, **patch_changes(patch))
             connectors, _ = _replaced(evse.connectors, "id", connector)
             evse = msgspec.structs.replace(evse, connectors=connectors, last_updated=patch.last_updated)
-            location = await self._write_evse(kind, key, location, evse)
-        return self._change(location, "PATCH", patch, patch.last_updated, evse=evse, connector=connector)
+            location = _with_evse(location, evse)
+            change = self._change(location, "PATCH", patch, patch.last_updated, evse=evse, connector=connector)
+            await self._commit(kind, _stored(key, location), change, outbox)
+        return change
 
     async def set_evse_status(
-        self, kind: str, key: ObjectKey, evse_uid: str, status: Status, last_updated: datetime | None = None
+        self,
+        kind: str,
+        key: ObjectKey,
+        evse_uid: str,
+        status: Status,
+        last_updated: datetime | None = None,
+        *,
+        outbox: Outbox | None = None,
     ) -> LocationChange:
         """The frequent update: one EVSE's status, its and its Location's ``last_updated`` (now when omitted).
 
@@ -324,26 +366,29 @@ class LocationService:
             evse["status"] = status.value
             evse["last_updated"] = document["last_updated"] = stamp
             data = _encoder.encode(document)
-            await self.store.put_object(kind, StoredObject(key=key, last_updated=when, data=data))
-        body = msgspec.Raw(b'{"status":"%s","last_updated":"%s"}' % (status.value.encode(), stamp.encode()))
-        return LocationChange(
-            country_code=document["country_code"],
-            party_id=document["party_id"],
-            location_id=document["id"],
-            evse_uid=evse["uid"],
-            method="PATCH",
-            body=body,
-            last_updated=when,
-            location_last_updated=when,
-        )
+            body = msgspec.Raw(b'{"status":"%s","last_updated":"%s"}' % (status.value.encode(), stamp.encode()))
+            change = LocationChange(
+                country_code=document["country_code"],
+                party_id=document["party_id"],
+                location_id=document["id"],
+                evse_uid=evse["uid"],
+                method="PATCH",
+                body=body,
+                last_updated=when,
+                location_last_updated=when,
+            )
+            await self._commit(kind, StoredObject(key=key, last_updated=when, data=data), change, outbox)
+        return change
 
     # -- helpers ---------------------------------------------------------------------------------
-    async def _write_evse(self, kind: str, key: ObjectKey, location: Location, evse: EVSE) -> Location:
-        """Store ``location`` with ``evse`` in place of its namesake and the EVSE's ``last_updated``."""
-        evses, _ = _replaced(location.evses, "uid", evse)
-        location = msgspec.structs.replace(location, evses=evses, last_updated=evse.last_updated)
-        await self.store.put_object(kind, _stored(key, location))
-        return location
+    async def _commit(self, kind: str, obj: StoredObject, change: LocationChange, outbox: Outbox | None) -> bool:
+        """Store the Location and, with ``outbox``, the change's pushes in one write; True when it was new."""
+        if outbox is None:
+            return await self.store.put_object(kind, obj)
+        messages = await location_messages(outbox, change)
+        (created,) = await self.store.write([Put(kind, obj)], outbox=messages)
+        outbox.written(messages)
+        return created
 
     @staticmethod
     def _change(

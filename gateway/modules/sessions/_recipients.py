@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING, Any
 from gateway.modules.tokens.models import ci_key
 from gateway.modules.tokens.service import owners_of
 from gateway.ocpi.pagination import list_objects_response, paginated_response, parse_page_query
-from gateway.store.base import ObjectKey, ObjectPage, StoredObject
+from gateway.store.base import ObjectKey, ObjectPage, Put, Remove, StoredObject
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from litestar import Request, Response
 
     from gateway.modules.sessions.models import CdrToken
     from gateway.state import GatewayState
-    from gateway.store.base import Partner, Store
+    from gateway.store.base import OutboxMessage, Partner, Store, WriteOp
 
 __all__ = ("own_key", "recipient_key", "recipient_list_response", "write_own")
 
@@ -39,18 +41,28 @@ def recipient_key(token: CdrToken, key: ObjectKey) -> ObjectKey:
 
 
 async def write_own(
-    store: Store, kind: str, index_kind: str, obj: StoredObject, recipient: ObjectKey, previous: ObjectKey | None
+    store: Store,
+    kind: str,
+    index_kind: str,
+    obj: StoredObject,
+    recipient: ObjectKey,
+    previous: ObjectKey | None,
+    *,
+    outbox: Sequence[OutboxMessage] = (),
 ) -> bool:
-    """Write an own object to its primary kind, then to the recipient index; True when it was new.
+    """Write an own object to its primary kind and to the recipient index in one transaction; True when new.
 
     ``previous`` is the recipient key of the version being replaced: when the token's owner changed, the
-    old recipient's index entry is removed so that party no longer sees it. A failure between the writes
-    leaves the index one version behind until the caller retries (each write is idempotent).
+    old recipient's index entry is removed (same transaction) so that party no longer sees it. ``outbox``
+    messages (the pushes announcing the change) are stored in that transaction too.
     """
-    created = await store.put_object(kind, obj)
-    await store.put_object(index_kind, StoredObject(key=recipient, last_updated=obj.last_updated, data=obj.data))
+    ops: list[WriteOp] = [
+        Put(kind, obj),
+        Put(index_kind, StoredObject(key=recipient, last_updated=obj.last_updated, data=obj.data)),
+    ]
     if previous is not None and previous != recipient:
-        await store.delete_object(index_kind, previous)
+        ops.append(Remove(index_kind, previous))
+    created, *_ = await store.write(ops, outbox=outbox)
     return created
 
 

@@ -20,6 +20,10 @@ Steps (``gateway/api/charging.py`` exposes them under ``/api/sessions``):
   then the CDR with :func:`add_own_cdr`; a repeated stop answers the stored CDR (and stores it, from the
   completed session, if an earlier stop died between the two writes).
 
+Each write stores the messages that push its change to the token's eMSP in the same transaction (the
+Session PUT or PATCH, then the CDR POST, all in the session's outbox lane): a crash never leaves a stored
+step unpushed, nor pushes a step that was not stored.
+
 Steps on one session are serialised within a worker by a lock of their own; sessions are stored with the
 sessions service's key and recipient index (see ``_recipients``) so that our Sender lists show them.
 """
@@ -65,7 +69,7 @@ from gateway.modules.tokens.models import TokenType, ci_key
 from gateway.ocpi.status import NotFoundError, OcpiError, OcpiStatus
 from gateway.ocpi.types import OcpiStruct, Price
 from gateway.pricing import PricingError, PricingResult, compile_tariff, price_cdr, price_session
-from gateway.push.wiring import push_cdr, push_session
+from gateway.push.wiring import cdr_messages, session_messages
 from gateway.store.base import ObjectKey, StoredObject
 
 if TYPE_CHECKING:
@@ -73,7 +77,7 @@ if TYPE_CHECKING:
     from gateway.modules.tokens.authorization import Authorizer
     from gateway.push.outbox import Outbox
     from gateway.settings import Settings
-    from gateway.store.base import Store
+    from gateway.store.base import OutboxMessage, Store
 
 __all__ = (
     "FLOW_CONTEXTS",
@@ -254,7 +258,7 @@ class ChargingFlow:
         self.parties = our_cpo_parties(settings)
         self._contexts: OrderedDict[ObjectKey, FlowContext] = OrderedDict()
         self.outbox: Outbox | None = None
-        """Where each step's change for the token's eMSP is enqueued (after the write, under the step lock)."""
+        """Where each step's change for the token's eMSP goes: its messages are stored with the step's write."""
 
     # -- lookups -----------------------------------------------------------------------------------
     async def _location(self, location_id: str) -> Location:
@@ -395,10 +399,10 @@ class ChargingFlow:
             await self.store.put_object(
                 FLOW_CONTEXTS, StoredObject(key=key, last_updated=now, data=_encoder.encode(context))
             )
-            await put_own_session(self.store, session)
+            messages = await self._session_messages(session)
+            await put_own_session(self.store, session, outbox=messages)
+            self._written(messages)
             self._remember(key, context)
-            if self.outbox is not None:
-                await push_session(self.outbox, session)
         return session
 
     async def progress(self, session_id: str, reading: MeterReading) -> Session:
@@ -416,9 +420,9 @@ class ChargingFlow:
             updated = self._advanced(session, reading, context)
             priced = self._price_session(context, updated)
             updated = msgspec.structs.replace(updated, total_cost=_price(priced.total_cost))
-            await self._write_session(key, updated)
-            if self.outbox is not None:
-                await push_session(self.outbox, updated, "PATCH", _progress_patch(session, updated))
+            await self._write_session(
+                key, updated, await self._session_messages(updated, "PATCH", _progress_patch(session, updated))
+            )
         return updated
 
     async def stop(self, session_id: str, reading: MeterReading) -> tuple[CDR, bool]:
@@ -458,9 +462,7 @@ class ChargingFlow:
             )
             cdr = self._cdr(context, completed)  # built and priced before anything is written
             completed = msgspec.structs.replace(completed, total_cost=cdr.total_cost)
-            await self._write_session(key, completed)
-            if self.outbox is not None:
-                await push_session(self.outbox, completed)
+            await self._write_session(key, completed, await self._session_messages(completed))
             self._contexts.pop(key, None)
             return await self._pushed_cdr(cdr)
 
@@ -479,11 +481,24 @@ class ChargingFlow:
         except PricingError as exc:
             raise _bad(f"The session cannot be priced: {exc}") from None
 
-    async def _write_session(self, key: ObjectKey, session: Session) -> None:
-        """Replace the session (token unchanged, so its recipient index entry is replaced in place)."""
+    async def _write_session(self, key: ObjectKey, session: Session, messages: list[OutboxMessage]) -> None:
+        """Replace the session (token unchanged, so its recipient index entry is replaced in place) and store
+        the ``messages`` pushing the change in the same transaction."""
         recipient = recipient_key(session.cdr_token, key)
         async with key_lock(SESSIONS, key):
-            await write_own(self.store, SESSIONS, SESSIONS_BY_EMSP, stored_session(session), recipient, None)
+            await write_own(
+                self.store, SESSIONS, SESSIONS_BY_EMSP, stored_session(session), recipient, None, outbox=messages
+            )
+        self._written(messages)
+
+    async def _session_messages(
+        self, session: Session, method: str = "PUT", body: dict[str, Any] | None = None
+    ) -> list[OutboxMessage]:
+        return [] if self.outbox is None else await session_messages(self.outbox, session, method, body)
+
+    def _written(self, messages: list[OutboxMessage]) -> None:
+        if self.outbox is not None:
+            self.outbox.written(messages)
 
     @staticmethod
     def _cdr(context: FlowContext, session: Session) -> CDR:
@@ -537,15 +552,16 @@ class ChargingFlow:
             raise _bad(f"The CDR is not valid: {exc}") from None
 
     async def _pushed_cdr(self, cdr: CDR) -> tuple[CDR, bool]:
-        """Store the CDR; when this call stored it, enqueue its POST (after the session's messages)."""
-        stored, created = await self._store_cdr(cdr)
-        if created and self.outbox is not None:
-            await push_cdr(self.outbox, stored)
+        """Store the CDR with its POST to the eMSP (in its session's lane, after the session's messages)."""
+        messages = [] if self.outbox is None else await cdr_messages(self.outbox, cdr)
+        stored, created = await self._store_cdr(cdr, messages)
+        if created:
+            self._written(messages)
         return stored, created
 
-    async def _store_cdr(self, cdr: CDR) -> tuple[CDR, bool]:
+    async def _store_cdr(self, cdr: CDR, messages: list[OutboxMessage]) -> tuple[CDR, bool]:
         try:
-            return cdr, await add_own_cdr(self.store, cdr)
+            return cdr, await add_own_cdr(self.store, cdr, outbox=messages)
         except CdrConflictError:  # another worker's stop stored it first: that one stands
             stored = await get_own_cdr(self.store, cdr.country_code, cdr.party_id, cdr.id)
             assert stored is not None

@@ -26,7 +26,9 @@ from gateway.modules.tokens.models import ci_key
 from gateway.store.base import ObjectKey, StoredObject
 
 if TYPE_CHECKING:
-    from gateway.store.base import Store
+    from collections.abc import Sequence
+
+    from gateway.store.base import OutboxMessage, Store
 
 __all__ = (
     "RECEIVED_SESSIONS",
@@ -119,17 +121,17 @@ async def _previous_recipient(store: Store, key: ObjectKey) -> ObjectKey | None:
     return recipient_key(_session_decoder.decode(stored.data).cdr_token, key)
 
 
-async def put_own_session(store: Store, session: Session) -> bool:
+async def put_own_session(store: Store, session: Session, *, outbox: Sequence[OutboxMessage] = ()) -> bool:
     """Create or replace one of our sessions (a PUT: omitted periods are cleared). True when it was new.
 
-    The session becomes visible in our Sender list to the eMSP owning its ``cdr_token``. Pushing it to
-    that eMSP is the caller's business.
+    The session becomes visible in our Sender list to the eMSP owning its ``cdr_token``. The caller builds
+    the messages pushing it (``outbox``); they are stored in the same transaction as the session.
     """
     obj = stored_session(session)
     async with key_lock(SESSIONS, obj.key):
         previous = await _previous_recipient(store, obj.key)
         return await write_own(
-            store, SESSIONS, SESSIONS_BY_EMSP, obj, recipient_key(session.cdr_token, obj.key), previous
+            store, SESSIONS, SESSIONS_BY_EMSP, obj, recipient_key(session.cdr_token, obj.key), previous, outbox=outbox
         )
 
 

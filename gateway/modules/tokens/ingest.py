@@ -18,16 +18,16 @@ import msgspec
 from gateway.modules.tokens.models import Token, ci_key
 from gateway.modules.tokens.service import OWN_TOKENS, TOKENS, owners_of
 from gateway.push.client import PartnerCallError, ensure_success
+from gateway.push.wiring import own_token_messages
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from gateway.modules.tokens.service import TokenService
     from gateway.push.client import PartnerClient
+    from gateway.push.outbox import Outbox
     from gateway.store.base import Partner
-
-    AfterStore = Callable[[list[Token]], Awaitable[Any]]
     """Awaited with each stored batch."""
 
 __all__ = ("ImportSummary", "import_bytes", "import_file", "sync_partner", "target_kind_and_owners")
@@ -93,22 +93,24 @@ def _validate(raw: bytes, owners: set[tuple[str, str]]) -> Token | str:
 
 
 async def _store(
-    service: TokenService, kind: str, tokens: list[Token], summary: ImportSummary, after_store: AfterStore | None = None
+    service: TokenService, kind: str, tokens: list[Token], summary: ImportSummary, outbox: Outbox | None = None
 ) -> None:
-    added = await service.put_many(tokens, kind)
+    """Store one batch; with ``outbox`` (our own tokens), their PUTs to every CPO partner in the same write."""
+    messages = await own_token_messages(outbox, tokens) if outbox is not None else []
+    added = await service.put_many(tokens, kind, outbox=messages)
     summary.added += added
     summary.replaced += len(tokens) - added
-    if after_store is not None:
-        await after_store(tokens)
+    if outbox is not None:
+        outbox.written(messages)
 
 
 async def import_bytes(
     service: TokenService, data: bytes, kind: str, owners: set[tuple[str, str]], *, skip: int = 0,
-    on_batch: Callable[[ImportSummary], None] | None = None, after_store: AfterStore | None = None,
+    on_batch: Callable[[ImportSummary], None] | None = None, outbox: Outbox | None = None,
 ) -> ImportSummary:
     """Validate and store every token of a JSON array or NDJSON body, in batches.
 
-    ``after_store`` is awaited with each batch once it is stored (our own tokens: enqueue their push).
+    With ``outbox`` (our own tokens), each batch is stored together with its PUTs to every CPO partner.
     """
     summary = ImportSummary(resumed_from=skip)
     batch: list[Token] = []
@@ -125,12 +127,12 @@ async def import_bytes(
             continue
         batch.append(checked)
         if len(batch) >= BATCH:
-            await _store(service, kind, batch, summary, after_store)
+            await _store(service, kind, batch, summary, outbox)
             batch = []
             if on_batch is not None:
                 on_batch(summary)
     if batch:
-        await _store(service, kind, batch, summary, after_store)
+        await _store(service, kind, batch, summary, outbox)
     if on_batch is not None:
         on_batch(summary)
     return summary
@@ -148,7 +150,7 @@ def _checkpoint_path(path: Path) -> Path:
 
 async def import_file(
     service: TokenService, path: Path, kind: str, owners: set[tuple[str, str]],
-    progress: Callable[[ImportSummary], None] | None = None, after_store: AfterStore | None = None,
+    progress: Callable[[ImportSummary], None] | None = None, outbox: Outbox | None = None,
 ) -> ImportSummary:
     """Import a file, resuming after the last batch an interrupted run committed (same file, unchanged)."""
     stat = os.stat(path)
@@ -170,7 +172,7 @@ async def import_file(
             progress(summary)
 
     summary = await import_bytes(service, path.read_bytes(), kind, owners, skip=skip, on_batch=committed,
-                                 after_store=after_store)
+                                 outbox=outbox)
     marker.unlink(missing_ok=True)
     return summary
 

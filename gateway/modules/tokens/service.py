@@ -22,12 +22,12 @@ from gateway.core import CoreError, TokenCache
 from gateway.modules.tokens.models import Token, TokenPatch, ci_key
 from gateway.ocpi.body import decode_body, invalid_content
 from gateway.ocpi.status import NotFoundError
-from gateway.store.base import ObjectKey, StoredObject
+from gateway.store.base import ObjectKey, Put, StoredObject
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from gateway.store.base import Store
+    from gateway.store.base import OutboxMessage, Store
 
 __all__ = ("OWN_TOKENS", "TOKENS", "TOPIC", "TokenService", "token_key")
 
@@ -139,12 +139,20 @@ class TokenService:
             self.cache.put(stored.data)
         return created
 
-    async def put_many(self, tokens: Sequence[Token], kind: str = TOKENS) -> int:
-        """Store many tokens in one durable batch and announce them; returns how many were new."""
+    async def put_many(
+        self, tokens: Sequence[Token], kind: str = TOKENS, *, outbox: Sequence[OutboxMessage] = ()
+    ) -> int:
+        """Store many tokens in one durable batch and announce them; returns how many were new.
+
+        ``outbox`` messages (the PUTs of our own tokens, kind ``own_tokens``, to partners) are stored in the same
+        transaction.
+        """
         if not tokens:
             return 0
         objects = [_stored(token) for token in tokens]
         if kind != TOKENS:
+            if outbox:  # a repeated key counts once: its second put replaces
+                return sum(await self.store.write([Put(kind, obj) for obj in objects], outbox=outbox))
             return await self.store.put_objects(kind, objects)
         payload = b"\n".join(obj.data for obj in objects)
         created = await self.store.put_objects(kind, objects, publish=(TOPIC, payload))
