@@ -32,6 +32,7 @@ from gateway.push.client import PartnerClient
 from gateway.settings import Settings
 from gateway.state import GatewayState
 from gateway.store import create_store
+from gateway.store.base import WriteConflict
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -110,6 +111,10 @@ def _core_error(_: Request[Any, Any, Any], exc: CoreError) -> Response[bytes]:
     return _envelope(OcpiStatus.INVALID_PARAMETERS, str(exc), 400)
 
 
+def _write_conflict(_: Request[Any, Any, Any], exc: WriteConflict) -> Response[bytes]:
+    return _envelope(OcpiStatus.SERVER_ERROR, "The object kept changing concurrently; retry the request", 503)
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.error(
         "unexpected error",
@@ -176,6 +181,7 @@ def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[
             OcpiError: _ocpi_error,
             HTTPException: _http_error,
             CoreError: _core_error,
+            WriteConflict: _write_conflict,
             Exception: _unexpected,
         },
         openapi_config=None,

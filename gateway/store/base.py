@@ -31,18 +31,22 @@ given: callers normalise them to upper case (CiString) before they reach the sto
 
 from __future__ import annotations
 
+import asyncio
+import random
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Callable, Sequence
 
 __all__ = (
+    "CONFLICT_ATTEMPTS",
     "LANE_SEPARATOR",
     "LOG_START",
     "PUBLISH_MAX_LEN",
+    "Expect",
     "ObjectKey",
     "ObjectPage",
     "OutboxClaim",
@@ -59,8 +63,12 @@ __all__ = (
     "Remove",
     "Store",
     "StoredObject",
+    "WriteConflict",
     "WriteOp",
+    "retry_conflicts",
 )
+
+_T = TypeVar("_T")
 
 LOG_START = "0"
 """The cursor before every entry of any topic: what :meth:`Store.published_cursor` returns for an empty topic.
@@ -165,6 +173,41 @@ class Put(NamedTuple):
     obj: StoredObject
 
 
+class Expect(NamedTuple):
+    """A condition of :meth:`Store.write`: the object ``key`` of ``kind`` holds ``data`` right now (``None``: it
+    does not exist). Otherwise the write raises :class:`WriteConflict` and stores nothing: the optimistic
+    check of a read-modify-write (another worker changed the object since it was read)."""
+
+    kind: str
+    key: ObjectKey
+    data: bytes | None
+
+
+class WriteConflict(Exception):
+    """An :class:`Expect` of :meth:`Store.write` did not hold; nothing was written. Read again and retry."""
+
+
+CONFLICT_ATTEMPTS = 50
+"""How often :func:`retry_conflicts` tries a read-modify-write that keeps meeting other workers' writes."""
+
+
+async def retry_conflicts(attempt: Callable[[], Awaitable[_T]], *, attempts: int = CONFLICT_ATTEMPTS) -> _T:
+    """Run a read-modify-write (read, change, :meth:`Store.write` with an :class:`Expect` of what was read)
+    again after each :class:`WriteConflict`, pausing a little longer (with jitter) each time.
+
+    Raises:
+        WriteConflict: Still conflicting after ``attempts`` tries.
+    """
+    for tried in range(1, attempts + 1):
+        try:
+            return await attempt()
+        except WriteConflict:
+            if tried == attempts:
+                raise
+            await asyncio.sleep(random.uniform(0, 0.001 * min(tried, 20)))
+    raise AssertionError("unreachable")  # attempts < 1
+
+
 class Remove(NamedTuple):
     """One step of :meth:`Store.write`: delete the object ``key`` of ``kind`` (nothing when it does not exist)."""
 
@@ -172,7 +215,7 @@ class Remove(NamedTuple):
     key: ObjectKey
 
 
-WriteOp = Put | Remove
+WriteOp = Put | Remove | Expect
 """A step of :meth:`Store.write`."""
 
 class ObjectPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -335,11 +378,13 @@ class Store(Protocol):
 
         Everything is checked before anything is written, and either all of it is stored or none of it: an
         object is never stored without the messages that announce it, nor announced without being stored.
-        Returns one flag per op: a :class:`Put` created its object, a :class:`Remove` found one. Outbox
-        messages whose id is already there are skipped, as in :meth:`outbox_add`.
+        Returns one flag per op: a :class:`Put` created its object, a :class:`Remove` found one, an
+        :class:`Expect` held (always ``True``). Outbox messages whose id is already there are skipped, as in
+        :meth:`outbox_add`.
 
         Raises:
             ValueError: An object, key or message the backend refuses (nothing is written).
+            WriteConflict: An :class:`Expect` did not hold (nothing is written).
         """
         ...
 

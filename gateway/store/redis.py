@@ -76,6 +76,7 @@ from gateway.store.base import (
     LANE_SEPARATOR,
     LOG_START,
     PUBLISH_MAX_LEN,
+    Expect,
     ObjectKey,
     ObjectPage,
     OutboxClaim,
@@ -84,7 +85,9 @@ from gateway.store.base import (
     Partner,
     PublishedBatch,
     Put,
+    Remove,
     StoredObject,
+    WriteConflict,
 )
 
 if TYPE_CHECKING:
@@ -510,30 +513,46 @@ class RedisStore:
         publish: tuple[str, bytes] | None = None,
     ) -> list[bool]:
         """Apply puts and deletes, add outbox messages and append ``publish`` in one ``MULTI``/``EXEC``."""
-        puts: list[bool] = []
+        expected = [(self._object_key(op.kind, op.key), op) for op in ops if isinstance(op, Expect)]
         async with self._redis.pipeline(transaction=True) as pipe:
+            if expected:  # optimistic: WATCH, compare, then MULTI; EXEC fails if a watched key changed meanwhile
+                await pipe.watch(*(object_key for object_key, _ in expected))
+                for object_key, op in expected:
+                    value = await pipe.get(object_key)
+                    if (None if value is None else _decode_value(op.key, value).data) != op.data:
+                        raise WriteConflict(f"{op.kind} {op.key.country_code}/{op.key.party_id}/{op.key.id} changed")
+                pipe.multi()
+            places: list[int | None] = []  # per op, the reply that reports it (None: an Expect, which held)
+            queued = 0
             for op in ops:  # encoding checks each object; nothing is sent before EXEC
                 if isinstance(op, Put):
                     owner, object_key, object_id, micros, value, member = self._encode(op.kind, op.obj)
                     pipe.set(object_key, value)
                     pipe.zadd(self._owner_index(op.kind, *owner), {object_id: micros})
                     pipe.zadd(self._global_index(op.kind), {member: micros})
-                else:
+                    places.append(queued + 1)  # the owner index's ZADD: 1 when the member is new
+                    queued += 3
+                elif isinstance(op, Remove):
                     key = op.key
                     pipe.delete(self._object_key(op.kind, key))
                     pipe.zrem(self._owner_index(op.kind, key.country_code, key.party_id), key.id)
                     pipe.zrem(self._global_index(op.kind), _global_member(key))
-                puts.append(isinstance(op, Put))
+                    places.append(queued)  # the DEL: 1 when the object existed
+                    queued += 3
+                else:
+                    places.append(None)
             args = self._outbox_args(outbox)
             if args:
                 pipe.eval(outbox_lua.ADD, 1, f"{self._outbox_tag}:seq", self._outbox_tag, *args)
             if publish is not None:
                 self._queue_publish(pipe, *publish)
-            if not puts and not args and publish is None:
-                return []
-            replies = await pipe.execute()
-        # A put reports its owner-index ZADD (1: a new member); a delete its DEL.
-        return [bool(replies[3 * i + 1]) if is_put else bool(replies[3 * i]) for i, is_put in enumerate(puts)]
+            if not queued and not args and publish is None:
+                return [True] * len(places)
+            try:
+                replies = await pipe.execute()
+            except WatchError:
+                raise WriteConflict("an expected object changed since it was read") from None
+        return [True if place is None else bool(replies[place]) for place in places]
 
     async def list_objects(
         self,
@@ -695,7 +714,8 @@ class RedisStore:
         """The ``ADD`` script's arguments for checked messages (raises ``ValueError`` before anything is sent)."""
         args: list[Any] = []
         for m, next_micros in check_messages(messages):
-            args += [m.id, m.lane, m.partner_id, m.state, m.attempts, next_micros, m.last_error or "", encode_message(m)]
+            args += [m.id, m.lane, m.partner_id, m.state, m.attempts, next_micros, m.last_error or ""]
+            args.append(encode_message(m))
         return args
 
     async def outbox_claim(self, *, now: datetime, lease_seconds: float, limit: int) -> list[OutboxClaim]:

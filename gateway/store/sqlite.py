@@ -71,7 +71,9 @@ from gateway.store.base import (
     Partner,
     PublishedBatch,
     Put,
+    Remove,
     StoredObject,
+    WriteConflict,
 )
 
 if TYPE_CHECKING:
@@ -161,6 +163,7 @@ _UPDATE_EXISTING = (
     " WHERE kind = ?1 AND country_code = ?2 AND party_id = ?3 AND id = ?4"
 )
 _DELETE_OBJECT = "DELETE FROM objects WHERE kind = ? AND country_code = ? AND party_id = ? AND id = ?"
+_SELECT_DATA = "SELECT data FROM objects WHERE kind = ? AND country_code = ? AND party_id = ? AND id = ?"
 _ORDER = "ORDER BY last_updated, country_code, party_id, id"
 
 POLL_INTERVAL_SECONDS = 0.05
@@ -431,10 +434,13 @@ class SqliteStore:
         publish: tuple[str, bytes] | None = None,
     ) -> list[bool]:
         """Apply puts and deletes, add outbox messages and append ``publish`` in one transaction (see the protocol)."""
-        steps = [
-            (True, _object_row(op.kind, op.obj)) if isinstance(op, Put) else (False, (op.kind, op.key.country_code, op.key.party_id, op.key.id))
-            for op in ops
-        ]
+        steps: list[tuple[str, tuple[Any, ...]]] = []
+        for op in ops:
+            if isinstance(op, Put):
+                steps.append(("put", _object_row(op.kind, op.obj)))
+            else:
+                where = (op.kind, op.key.country_code, op.key.party_id, op.key.id)
+                steps.append(("remove", where) if isinstance(op, Remove) else ("expect", (*where, op.data)))
         rows = _outbox_rows(outbox)
         if not steps and not rows and publish is None:
             return []
@@ -740,19 +746,24 @@ class SqliteStore:
             return int(conn.executemany(_OUTBOX_INSERT, rows).rowcount)
 
     def _write_steps(
-        self, steps: list[tuple[bool, tuple[Any, ...]]], rows: list[tuple[Any, ...]], publish: tuple[str, bytes] | None
+        self, steps: list[tuple[str, tuple[Any, ...]]], rows: list[tuple[Any, ...]], publish: tuple[str, bytes] | None
     ) -> list[bool]:
         conn = self._conn()
         done = []
         with _transaction(conn):
-            for is_put, params in steps:
-                if is_put:
+            for step, params in steps:
+                if step == "put":
                     created = conn.execute(_UPSERT_NEW, params).rowcount > 0
                     if not created:
                         conn.execute(_UPDATE_EXISTING, params)
                     done.append(created)
-                else:
+                elif step == "remove":
                     done.append(conn.execute(_DELETE_OBJECT, params).rowcount > 0)
+                else:  # BEGIN IMMEDIATE holds the write lock: nobody changes the row before the commit
+                    row = conn.execute(_SELECT_DATA, params[:4]).fetchone()
+                    if (None if row is None else bytes(row[0])) != params[4]:
+                        raise WriteConflict(f"{params[0]} {'/'.join(params[1:4])} changed since it was read")
+                    done.append(True)
             if rows:
                 conn.executemany(_OUTBOX_INSERT, rows)
             if publish is not None:

@@ -9,11 +9,10 @@ Two kinds are kept, both keyed by owner (country code, party id) and Location id
 A Location is stored whole, with its EVSEs and Connectors, so that the Sender's list is one read per page
 and ``last_updated`` (the store's order and date filter) is the Location's. A write to an EVSE or a
 Connector is therefore read-modify-write of its Location. Writes to the same Location are serialised
-within a worker (one ``asyncio.Lock`` per Location, dropped when nobody holds it). Across workers or
-hosts, two writes to the *same* Location at the same instant are last-writer-wins: the later write may
-be based on a read taken before the earlier one landed. That is acceptable for status updates (the
-newest status wins, and a CSMS reports per EVSE in order); a deployment that writes one Location from
-many workers at once should route a Location's updates to one worker.
+within a worker (one ``asyncio.Lock`` per Location, dropped when nobody holds it); across workers and
+hosts, each write expects the version it read (:class:`~gateway.store.base.Expect`) and, when another
+worker wrote in between, reads again and re-applies its change. So simultaneous updates of two EVSEs of
+one Location from two workers both survive.
 
 Parent rules (spec, both roles): a Connector change sets its EVSE's and its Location's ``last_updated``
 to the Connector's; an EVSE change sets the Location's. Nothing is ever deleted: an EVSE is retired with
@@ -48,13 +47,13 @@ from gateway.modules.tokens.models import ci_key
 from gateway.ocpi.status import NotFoundError
 from gateway.ocpi.types import format_datetime
 from gateway.push.wiring import location_messages
-from gateway.store.base import ObjectKey, Put, StoredObject
+from gateway.store.base import Expect, ObjectKey, Put, StoredObject, retry_conflicts
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Sequence
 
     from gateway.push.outbox import Outbox
-    from gateway.store.base import Store
+    from gateway.store.base import Store, WriteOp
 
 __all__ = (
     "OWN",
@@ -145,6 +144,18 @@ def _with_evse(location: Location, evse: EVSE) -> Location:
     return msgspec.structs.replace(location, evses=evses, last_updated=evse.last_updated)
 
 
+def _struct_edit(
+    edit: Callable[[Location], tuple[Location, LocationChange]],
+) -> Callable[[StoredObject], tuple[StoredObject, LocationChange]]:
+    """An edit of the decoded Location as an edit of the stored object."""
+
+    def on_stored(stored: StoredObject) -> tuple[StoredObject, LocationChange]:
+        location, change = edit(_location_decoder.decode(stored.data))
+        return _stored(stored.key, location), change
+
+    return on_stored
+
+
 def _stored(key: ObjectKey, location: Location) -> StoredObject:
     return StoredObject(key=key, last_updated=location.last_updated, data=_encoder.encode(location))
 
@@ -215,12 +226,6 @@ class LocationService:
         found = await self.get_own_raw(parties, location_id)
         return None if found is None else found[0]
 
-    async def _require(self, kind: str, key: ObjectKey) -> Location:
-        location = await self.get(kind, key)
-        if location is None:
-            raise NotFoundError(f"Unknown location {key.country_code}/{key.party_id}/{key.id}")
-        return location
-
     @staticmethod
     def _require_evse(location: Location, uid: str) -> EVSE:
         evse = find_evse(location, uid)
@@ -246,13 +251,13 @@ class LocationService:
         Raises:
             NotFoundError: The Location is unknown (an EVSE is never stored without one).
         """
-        async with self.locks.hold((kind, key)):
-            location = await self._require(kind, key)
+
+        def edit(location: Location) -> tuple[Location, LocationChange]:
             created = find_evse(location, evse.uid) is None
             location = _with_evse(location, evse)
-            change = self._change(location, "PUT", evse, evse.last_updated, evse=evse, created=created)
-            await self._commit(kind, _stored(key, location), change, outbox)
-        return change
+            return location, self._change(location, "PUT", evse, evse.last_updated, evse=evse, created=created)
+
+        return await self._update(kind, key, _struct_edit(edit), outbox)
 
     async def put_connector(
         self, kind: str, key: ObjectKey, evse_uid: str, connector: Connector, *, outbox: Outbox | None = None
@@ -262,8 +267,8 @@ class LocationService:
         Raises:
             NotFoundError: The Location or the EVSE is unknown.
         """
-        async with self.locks.hold((kind, key)):
-            location = await self._require(kind, key)
+
+        def edit(location: Location) -> tuple[Location, LocationChange]:
             evse = self._require_evse(location, evse_uid)
             connectors, created = _replaced(evse.connectors, "id", connector)
             evse = msgspec.structs.replace(evse, connectors=connectors, last_updated=connector.last_updated)
@@ -271,8 +276,9 @@ class LocationService:
             change = self._change(
                 location, "PUT", connector, connector.last_updated, evse=evse, connector=connector, created=created
             )
-            await self._commit(kind, _stored(key, location), change, outbox)
-        return change
+            return location, change
+
+        return await self._update(kind, key, _struct_edit(edit), outbox)
 
     async def patch_location(
         self, kind: str, key: ObjectKey, patch: LocationPatch, *, outbox: Outbox | None = None
@@ -282,12 +288,12 @@ class LocationService:
         Raises:
             NotFoundError: The Location is unknown (a PATCH never creates anything).
         """
-        async with self.locks.hold((kind, key)):
-            location = await self._require(kind, key)
+
+        def edit(location: Location) -> tuple[Location, LocationChange]:
             location = msgspec.structs.replace(location, **patch_changes(patch))
-            change = self._change(location, "PATCH", patch, patch.last_updated)
-            await self._commit(kind, _stored(key, location), change, outbox)
-        return change
+            return location, self._change(location, "PATCH", patch, patch.last_updated)
+
+        return await self._update(kind, key, _struct_edit(edit), outbox)
 
     async def patch_evse(
         self, kind: str, key: ObjectKey, evse_uid: str, patch: EVSEPatch, *, outbox: Outbox | None = None
@@ -297,13 +303,13 @@ class LocationService:
         Raises:
             NotFoundError: The Location or the EVSE is unknown.
         """
-        async with self.locks.hold((kind, key)):
-            location = await self._require(kind, key)
+
+        def edit(location: Location) -> tuple[Location, LocationChange]:
             evse = msgspec.structs.replace(self._require_evse(location, evse_uid), **patch_changes(patch))
             location = _with_evse(location, evse)
-            change = self._change(location, "PATCH", patch, patch.last_updated, evse=evse)
-            await self._commit(kind, _stored(key, location), change, outbox)
-        return change
+            return location, self._change(location, "PATCH", patch, patch.last_updated, evse=evse)
+
+        return await self._update(kind, key, _struct_edit(edit), outbox)
 
     async def patch_connector(
         self,
@@ -320,8 +326,8 @@ class LocationService:
         Raises:
             NotFoundError: The Location, the EVSE or the Connector is unknown.
         """
-        async with self.locks.hold((kind, key)):
-            location = await self._require(kind, key)
+
+        def edit(location: Location) -> tuple[Location, LocationChange]:
             evse = self._require_evse(location, evse_uid)
             connector = find_connector(evse, connector_id)
             if connector is None:
@@ -330,9 +336,9 @@ class LocationService:
             connectors, _ = _replaced(evse.connectors, "id", connector)
             evse = msgspec.structs.replace(evse, connectors=connectors, last_updated=patch.last_updated)
             location = _with_evse(location, evse)
-            change = self._change(location, "PATCH", patch, patch.last_updated, evse=evse, connector=connector)
-            await self._commit(kind, _stored(key, location), change, outbox)
-        return change
+            return location, self._change(location, "PATCH", patch, patch.last_updated, evse=evse, connector=connector)
+
+        return await self._update(kind, key, _struct_edit(edit), outbox)
 
     async def set_evse_status(
         self,
@@ -354,10 +360,9 @@ class LocationService:
         """
         when = datetime.now(UTC) if last_updated is None else last_updated
         stamp = format_datetime(when)
-        async with self.locks.hold((kind, key)):
-            stored = await self.store.get_object(kind, key)
-            if stored is None:
-                raise NotFoundError(f"Unknown location {key.id}")
+        body = msgspec.Raw(b'{"status":"%s","last_updated":"%s"}' % (status.value.encode(), stamp.encode()))
+
+        def edit(stored: StoredObject) -> tuple[StoredObject, LocationChange]:
             document = msgspec.json.decode(stored.data)
             wanted = ci_key(evse_uid)
             evse = next((e for e in document.get("evses") or () if ci_key(e["uid"]) == wanted), None)
@@ -365,8 +370,6 @@ class LocationService:
                 raise NotFoundError(f"Unknown EVSE {evse_uid} in location {key.id}")
             evse["status"] = status.value
             evse["last_updated"] = document["last_updated"] = stamp
-            data = _encoder.encode(document)
-            body = msgspec.Raw(b'{"status":"%s","last_updated":"%s"}' % (status.value.encode(), stamp.encode()))
             change = LocationChange(
                 country_code=document["country_code"],
                 party_id=document["party_id"],
@@ -377,17 +380,56 @@ class LocationService:
                 last_updated=when,
                 location_last_updated=when,
             )
-            await self._commit(kind, StoredObject(key=key, last_updated=when, data=data), change, outbox)
-        return change
+            return StoredObject(key=key, last_updated=when, data=_encoder.encode(document)), change
+
+        return await self._update(kind, key, edit, outbox)
 
     # -- helpers ---------------------------------------------------------------------------------
-    async def _commit(self, kind: str, obj: StoredObject, change: LocationChange, outbox: Outbox | None) -> bool:
-        """Store the Location and, with ``outbox``, the change's pushes in one write; True when it was new."""
-        if outbox is None:
-            return await self.store.put_object(kind, obj)
-        messages = await location_messages(outbox, change)
-        (created,) = await self.store.write([Put(kind, obj)], outbox=messages)
-        outbox.written(messages)
+    async def _update(
+        self,
+        kind: str,
+        key: ObjectKey,
+        edit: Callable[[StoredObject], tuple[StoredObject, LocationChange]],
+        outbox: Outbox | None,
+    ) -> LocationChange:
+        """Read-modify-write of a stored Location, safe across workers: the write expects the version read,
+        and a conflict (another worker wrote in between) reads again and re-applies ``edit``.
+
+        Raises:
+            NotFoundError: The Location is unknown (or what ``edit`` looks for in it).
+            WriteConflict: Still conflicting after :data:`~gateway.store.base.CONFLICT_ATTEMPTS` tries (the API
+                answers it 503 + 3000, to be retried).
+        """
+
+        async def attempt() -> LocationChange:
+            stored = await self.store.get_object(kind, key)
+            if stored is None:
+                raise NotFoundError(f"Unknown location {key.country_code}/{key.party_id}/{key.id}")
+            updated, change = edit(stored)
+            await self._commit(kind, updated, change, outbox, expected=stored.data)
+            return change
+
+        async with self.locks.hold((kind, key)):
+            return await retry_conflicts(attempt)
+
+    async def _commit(
+        self,
+        kind: str,
+        obj: StoredObject,
+        change: LocationChange,
+        outbox: Outbox | None,
+        *,
+        expected: bytes | None = None,
+    ) -> bool:
+        """Store the Location (only over the ``expected`` version, when given) and, with ``outbox``, the change's
+        pushes, in one write; True when it was new."""
+        ops: list[WriteOp] = [Put(kind, obj)]
+        if expected is not None:
+            ops.insert(0, Expect(kind, obj.key, expected))
+        messages = [] if outbox is None else await location_messages(outbox, change)
+        created = (await self.store.write(ops, outbox=messages))[-1]
+        if outbox is not None:
+            outbox.written(messages)
         return created
 
     @staticmethod

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.modules.tokens.models import ci_key
 from gateway.modules.tokens.service import owners_of
 from gateway.ocpi.pagination import list_objects_response, paginated_response, parse_page_query
-from gateway.store.base import ObjectKey, ObjectPage, Put, Remove, StoredObject
+from gateway.store.base import Expect, ObjectKey, ObjectPage, Put, Remove, StoredObject
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -49,12 +49,15 @@ async def write_own(
     previous: ObjectKey | None,
     *,
     outbox: Sequence[OutboxMessage] = (),
+    expected: bytes | None = None,
 ) -> bool:
     """Write an own object to its primary kind and to the recipient index in one transaction; True when new.
 
     ``previous`` is the recipient key of the version being replaced: when the token's owner changed, the
     old recipient's index entry is removed (same transaction) so that party no longer sees it. ``outbox``
-    messages (the pushes announcing the change) are stored in that transaction too.
+    messages (the pushes announcing the change) are stored in that transaction too. With ``expected`` (the
+    stored bytes the caller read), the write happens only over that version, else raises
+    :class:`~gateway.store.base.WriteConflict` (see :func:`~gateway.store.base.retry_conflicts`).
     """
     ops: list[WriteOp] = [
         Put(kind, obj),
@@ -62,8 +65,10 @@ async def write_own(
     ]
     if previous is not None and previous != recipient:
         ops.append(Remove(index_kind, previous))
-    created, *_ = await store.write(ops, outbox=outbox)
-    return created
+    if expected is not None:
+        ops.insert(0, Expect(kind, obj.key, expected))
+    flags = await store.write(ops, outbox=outbox)
+    return flags[1 if expected is not None else 0]
 
 
 def _order(item: StoredObject) -> tuple[Any, ...]:

@@ -59,7 +59,6 @@ from gateway.modules.sessions.models import (
 from gateway.modules.sessions.service import (
     SESSIONS,
     SESSIONS_BY_EMSP,
-    get_own_session,
     key_lock,
     put_own_session,
     session_key,
@@ -70,7 +69,7 @@ from gateway.ocpi.status import NotFoundError, OcpiError, OcpiStatus
 from gateway.ocpi.types import OcpiStruct, Price
 from gateway.pricing import PricingError, PricingResult, compile_tariff, price_cdr, price_session
 from gateway.push.wiring import cdr_messages, session_messages
-from gateway.store.base import ObjectKey, StoredObject
+from gateway.store.base import ObjectKey, StoredObject, retry_conflicts
 
 if TYPE_CHECKING:
     from gateway.modules.locations.models import Location
@@ -284,10 +283,14 @@ class ChargingFlow:
         return bytes(stored.data)
 
     async def _session(self, session_id: str) -> Session:
+        return (await self._session_read(session_id))[0]
+
+    async def _session_read(self, session_id: str) -> tuple[Session, bytes]:
+        """One of our sessions and its stored bytes (what a write of the next step expects to replace)."""
         for country_code, party_id in self.parties:
-            found = await get_own_session(self.store, country_code, party_id, session_id)
-            if found is not None:
-                return found
+            stored = await self.store.get_object(SESSIONS, session_key(country_code, party_id, session_id))
+            if stored is not None:
+                return _session_decoder.decode(stored.data), stored.data
         raise NotFoundError(f"Unknown session {session_id}")
 
     async def _context(self, session: Session) -> FlowContext:
@@ -412,17 +415,19 @@ class ChargingFlow:
             OcpiError: 404 unknown session; 409 a stopped session; 400 (2001) a reading out of order.
         """
         async with key_lock(FLOW_CONTEXTS, _step_key(session_id)):
-            session = await self._session(session_id)
-            key = session_key(session.country_code, session.party_id, session.id)
-            if session.status != SessionStatus.ACTIVE:
-                raise _stopped(session)
-            context = await self._context(session)
-            updated = self._advanced(session, reading, context)
-            priced = self._price_session(context, updated)
-            updated = msgspec.structs.replace(updated, total_cost=_price(priced.total_cost))
-            await self._write_session(
-                key, updated, await self._session_messages(updated, "PATCH", _progress_patch(session, updated))
-            )
+            return await retry_conflicts(lambda: self._progress_once(session_id, reading))
+
+    async def _progress_once(self, session_id: str, reading: MeterReading) -> Session:
+        session, seen = await self._session_read(session_id)
+        key = session_key(session.country_code, session.party_id, session.id)
+        if session.status != SessionStatus.ACTIVE:
+            raise _stopped(session)
+        context = await self._context(session)
+        updated = self._advanced(session, reading, context)
+        priced = self._price_session(context, updated)
+        updated = msgspec.structs.replace(updated, total_cost=_price(priced.total_cost))
+        messages = await self._session_messages(updated, "PATCH", _progress_patch(session, updated))
+        await self._write_session(key, updated, messages, expected=seen)
         return updated
 
     async def stop(self, session_id: str, reading: MeterReading) -> tuple[CDR, bool]:
@@ -433,38 +438,41 @@ class ChargingFlow:
                 a reading out of order or a CDR that cannot be priced.
         """
         async with key_lock(FLOW_CONTEXTS, _step_key(session_id)):
-            session = await self._session(session_id)
-            key = session_key(session.country_code, session.party_id, session.id)
-            if session.status == SessionStatus.COMPLETED:
-                existing = await get_own_cdr(self.store, session.country_code, session.party_id, session.id)
-                if existing is not None:
-                    return existing, False
-                # An earlier stop stored the session but not the CDR: finish its work.
-                context = await self._context(session)
-                return await self._pushed_cdr(self._cdr(context, session))
-            if session.status != SessionStatus.ACTIVE:
-                raise _stopped(session)
+            return await retry_conflicts(lambda: self._stop_once(session_id, reading))
+
+    async def _stop_once(self, session_id: str, reading: MeterReading) -> tuple[CDR, bool]:
+        session, seen = await self._session_read(session_id)
+        key = session_key(session.country_code, session.party_id, session.id)
+        if session.status == SessionStatus.COMPLETED:
+            existing = await get_own_cdr(self.store, session.country_code, session.party_id, session.id)
+            if existing is not None:
+                return existing, False
+            # An earlier stop stored the session but not the CDR: finish its work.
             context = await self._context(session)
-            advanced = self._advanced(session, reading, context)
-            if not advanced.charging_periods:  # a CDR needs one period: an empty one at the start
-                empty = ChargingPeriod(
-                    start_date_time=session.start_date_time,
-                    tariff_id=context.tariff_id,
-                    dimensions=(CdrDimension(type=CdrDimensionType.ENERGY, volume=0.0),),
-                )
-                advanced = msgspec.structs.replace(advanced, charging_periods=(empty,))
-            completed = _validated(
-                msgspec.structs.replace(
-                    advanced,
-                    status=SessionStatus.COMPLETED,
-                    end_date_time=advanced.last_updated,
-                )
+            return await self._pushed_cdr(self._cdr(context, session))
+        if session.status != SessionStatus.ACTIVE:
+            raise _stopped(session)
+        context = await self._context(session)
+        advanced = self._advanced(session, reading, context)
+        if not advanced.charging_periods:  # a CDR needs one period: an empty one at the start
+            empty = ChargingPeriod(
+                start_date_time=session.start_date_time,
+                tariff_id=context.tariff_id,
+                dimensions=(CdrDimension(type=CdrDimensionType.ENERGY, volume=0.0),),
             )
-            cdr = self._cdr(context, completed)  # built and priced before anything is written
-            completed = msgspec.structs.replace(completed, total_cost=cdr.total_cost)
-            await self._write_session(key, completed, await self._session_messages(completed))
-            self._contexts.pop(key, None)
-            return await self._pushed_cdr(cdr)
+            advanced = msgspec.structs.replace(advanced, charging_periods=(empty,))
+        completed = _validated(
+            msgspec.structs.replace(
+                advanced,
+                status=SessionStatus.COMPLETED,
+                end_date_time=advanced.last_updated,
+            )
+        )
+        cdr = self._cdr(context, completed)  # built and priced before anything is written
+        completed = msgspec.structs.replace(completed, total_cost=cdr.total_cost)
+        await self._write_session(key, completed, await self._session_messages(completed), expected=seen)
+        self._contexts.pop(key, None)
+        return await self._pushed_cdr(cdr)
 
     # -- helpers -----------------------------------------------------------------------------------
     @staticmethod
@@ -481,13 +489,26 @@ class ChargingFlow:
         except PricingError as exc:
             raise _bad(f"The session cannot be priced: {exc}") from None
 
-    async def _write_session(self, key: ObjectKey, session: Session, messages: list[OutboxMessage]) -> None:
-        """Replace the session (token unchanged, so its recipient index entry is replaced in place) and store
-        the ``messages`` pushing the change in the same transaction."""
+    async def _write_session(
+        self, key: ObjectKey, session: Session, messages: list[OutboxMessage], *, expected: bytes
+    ) -> None:
+        """Replace the session read as ``expected`` (token unchanged, so its recipient index entry is replaced in
+        place) and store the ``messages`` pushing the change in the same transaction.
+
+        Raises:
+            WriteConflict: Another worker wrote the session since it was read (the step is then run again).
+        """
         recipient = recipient_key(session.cdr_token, key)
         async with key_lock(SESSIONS, key):
             await write_own(
-                self.store, SESSIONS, SESSIONS_BY_EMSP, stored_session(session), recipient, None, outbox=messages
+                self.store,
+                SESSIONS,
+                SESSIONS_BY_EMSP,
+                stored_session(session),
+                recipient,
+                None,
+                outbox=messages,
+                expected=expected,
             )
         self._written(messages)
 

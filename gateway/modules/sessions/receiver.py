@@ -28,6 +28,7 @@ from gateway.modules.tokens.service import owners_of
 from gateway.ocpi.body import decode_body, invalid_content
 from gateway.ocpi.envelope import ocpi_response
 from gateway.ocpi.status import NotFoundError
+from gateway.store.base import Expect, Put, retry_conflicts
 
 if TYPE_CHECKING:
     from gateway.state import GatewayState
@@ -86,7 +87,8 @@ class SessionsReceiver(Controller):
         state, key = await _target(request)
         status = state.settings.validation_http_status
         changes = decode_body(await request.body(), SessionPatch, validation_http_status=status)
-        async with key_lock(RECEIVED_SESSIONS, key):
+
+        async def attempt() -> None:  # over the version read: a PATCH on another worker is never lost
             stored = await state.store.get_object(RECEIVED_SESSIONS, key)
             if stored is None:
                 raise NotFoundError("Unknown session: PATCH cannot create one; PUT the whole session")
@@ -94,5 +96,9 @@ class SessionsReceiver(Controller):
                 merged = merge_patch(_decode_session.decode(stored.data), changes)
             except (PatchConflictError, msgspec.ValidationError) as exc:
                 raise invalid_content(str(exc), status) from None
-            await state.store.put_object(RECEIVED_SESSIONS, stored_session(merged))
+            ops = [Expect(RECEIVED_SESSIONS, key, stored.data), Put(RECEIVED_SESSIONS, stored_session(merged))]
+            await state.store.write(ops)
+
+        async with key_lock(RECEIVED_SESSIONS, key):
+            await retry_conflicts(attempt)
         return ocpi_response()

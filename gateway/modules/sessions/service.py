@@ -23,7 +23,7 @@ import msgspec
 from gateway.modules.sessions._recipients import own_key, recipient_key, write_own
 from gateway.modules.sessions.models import ChargingPreferences, Session, SessionPatch
 from gateway.modules.tokens.models import ci_key
-from gateway.store.base import ObjectKey, StoredObject
+from gateway.store.base import ObjectKey, StoredObject, retry_conflicts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -77,7 +77,8 @@ def session_key(country_code: str, party_id: str, session_id: str) -> ObjectKey:
 def key_lock(kind: str, key: ObjectKey) -> asyncio.Lock:
     """A lock serialising read-modify-write of one object within this worker (PATCH appends, CDR inserts).
 
-    Workers do not share it: two workers patching one session at the same instant may still race.
+    Workers do not share it: across workers, each read-modify-write expects the version it read
+    (:class:`~gateway.store.base.Expect`) and runs again after a conflict, so no update is lost.
     """
     lock = _locks.get((kind, key))
     if lock is None:
@@ -144,19 +145,24 @@ async def patch_own_session(
         UnknownSessionError: No such session of ours.
         PatchConflictError: The patch's identifiers name another session.
         msgspec.ValidationError: The merged session is not a valid Session.
+        WriteConflict: Other workers kept writing the session (after several fresh reads).
     """
     key = session_key(country_code, party_id, session_id)
-    async with key_lock(SESSIONS, key):
+
+    async def attempt() -> Session:
         stored = await store.get_object(SESSIONS, key)
         if stored is None:
             raise UnknownSessionError(f"Unknown session {key.country_code}/{key.party_id}/{key.id}")
         current = _session_decoder.decode(stored.data)
         merged = merge_patch(current, patch)
         recipient = recipient_key(merged.cdr_token, key)
-        await write_own(
-            store, SESSIONS, SESSIONS_BY_EMSP, stored_session(merged), recipient, recipient_key(current.cdr_token, key)
-        )
+        previous = recipient_key(current.cdr_token, key)
+        obj = stored_session(merged)
+        await write_own(store, SESSIONS, SESSIONS_BY_EMSP, obj, recipient, previous, expected=stored.data)
         return merged
+
+    async with key_lock(SESSIONS, key):
+        return await retry_conflicts(attempt)
 
 
 async def get_own_session(store: Store, country_code: str, party_id: str, session_id: str) -> Session | None:

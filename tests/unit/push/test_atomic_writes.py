@@ -45,7 +45,9 @@ def _failing_writes(store: Store) -> Iterator[type[Exception]]:
     if isinstance(store, SqliteStore):
         conn = sqlite3.connect(store.path)
         try:
-            conn.execute("CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+            conn.execute(
+                "CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
             conn.commit()
             yield sqlite3.DatabaseError
         finally:
@@ -77,7 +79,11 @@ async def test_a_status_update_and_its_push_land_together(store: Store, outbox: 
     assert claims[0].message.key == location_key_of("NL", "GWY", "LOC1")
     assert await store.outbox_ack(claims[0])
     (status,) = await store.outbox_claim(now=datetime.now(UTC), lease_seconds=30, limit=10)
-    assert (status.message.method, status.message.path, status.message.body) == ("PATCH", change.path, bytes(change.body))
+    assert (status.message.method, status.message.path, status.message.body) == (
+        "PATCH",
+        change.path,
+        bytes(change.body),
+    )
 
 
 async def test_a_failed_write_stores_neither_the_change_nor_its_push(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
-from gateway.store.base import ObjectKey, Put, Remove, Store, StoredObject
+from gateway.store.base import Expect, ObjectKey, Put, Remove, Store, StoredObject, WriteConflict
 from tests.unit.store.test_store_outbox import at, claim, ids, make_message
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 T = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 KEY = ObjectKey("NL", "ABC", "LOC1")
@@ -63,11 +67,12 @@ async def test_a_refused_message_stores_nothing(store: Store) -> None:
 
 
 async def test_a_refused_object_enqueues_nothing(store: Store) -> None:
-    naive = StoredObject(key=KEY, last_updated=datetime(2025, 3, 1, 12, 0), data=b"{}")  # noqa: DTZ001 - on purpose
+    naive = StoredObject(key=KEY, last_updated=datetime(2025, 3, 1, 12, 0), data=b"{}")
 
-    with pytest.raises(ValueError, match="naive|timezone"):
-        await store.write([Put("things", obj(ObjectKey("NL", "ABC", "OK"))), Put("things", naive)],
-                          outbox=[make_message()])
+    with pytest.raises(ValueError, match=r"naive|timezone"):
+        await store.write(
+            [Put("things", obj(ObjectKey("NL", "ABC", "OK"))), Put("things", naive)], outbox=[make_message()]
+        )
 
     assert await store.get_object("things", ObjectKey("NL", "ABC", "OK")) is None
     assert await claim(store) == []
@@ -105,3 +110,63 @@ async def test_publish_rides_in_the_same_write(store: Store) -> None:
 async def test_an_empty_write_does_nothing(store: Store) -> None:
     assert await store.write([]) == []
     assert (await store.list_objects("things")).total == 0
+
+
+async def test_an_expectation_that_holds_lets_the_write_through(store: Store) -> None:
+    await store.put_object("things", obj(KEY))
+
+    flags = await store.write(
+        [Expect("things", KEY, b'{"v":1}'), Expect("things", INDEX, None), Put("things", obj(KEY, b'{"v":2}', 1))],
+        outbox=[make_message()],
+    )
+
+    assert flags == [True, True, False]
+    stored = await store.get_object("things", KEY)
+    assert stored is not None
+    assert stored.data == b'{"v":2}'
+
+
+@pytest.mark.parametrize("expected", [b'{"v":0}', None])
+async def test_an_expectation_that_fails_stores_nothing(store: Store, expected: bytes | None) -> None:
+    await store.put_object("things", obj(KEY))
+
+    with pytest.raises(WriteConflict):
+        await store.write(
+            [Put("index", obj(INDEX)), Expect("things", KEY, expected), Put("things", obj(KEY, b'{"v":2}', 1))],
+            outbox=[make_message()],
+            publish=("things", b"changed"),
+        )
+
+    assert (await store.get_object("things", KEY)) == obj(KEY)
+    assert await store.get_object("index", INDEX) is None
+    assert await claim(store) == []
+
+
+async def test_an_absent_object_fails_an_expectation_of_data(store: Store) -> None:
+    with pytest.raises(WriteConflict):
+        await store.write([Expect("things", KEY, b'{"v":1}'), Put("things", obj(KEY))])
+    assert await store.get_object("things", KEY) is None
+
+
+async def test_a_change_by_another_client_between_read_and_write_is_a_conflict(make_store: Callable[[], Store]) -> None:
+    """Two workers read the same version; the second to write is refused instead of overwriting the first."""
+    first, second = make_store(), make_store()
+    await first.open()
+    await second.open()
+    try:
+        await first.put_object("things", obj(KEY))
+        read_a = await first.get_object("things", KEY)
+        read_b = await second.get_object("things", KEY)
+        assert read_a is not None
+        assert read_b is not None
+
+        await first.write([Expect("things", KEY, read_a.data), Put("things", obj(KEY, b'{"a":1}', 1))])
+        with pytest.raises(WriteConflict):
+            await second.write([Expect("things", KEY, read_b.data), Put("things", obj(KEY, b'{"b":1}', 2))])
+
+        stored = await second.get_object("things", KEY)
+        assert stored is not None
+        assert stored.data == b'{"a":1}'
+    finally:
+        await first.close()
+        await second.close()

@@ -15,6 +15,8 @@ from gateway.modules.locations.service import OWN, LocationService, find_evse, l
 from gateway.ocpi.status import NotFoundError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from gateway.store.base import Store
 
 KEY = location_key("nl", "gwy", "loc1")
@@ -82,3 +84,29 @@ async def test_service_concurrent_updates_of_one_location_are_all_kept(store: St
     assert [e.status for e in location.evses or ()] == [statuses[n % 4] for n in range(20)]
     assert [e.floor_level for e in location.evses or ()] == [str(n) for n in range(20)]
     assert len(service.locks) == 0
+
+
+async def test_service_updates_from_several_workers_are_all_kept(make_store: Callable[[], Store]) -> None:
+    """Workers (each its own store connection and locks) writing EVSEs of one Location at once lose nothing."""
+    stores = [make_store() for _ in range(3)]
+    for opened in stores:
+        await opened.open()
+    try:
+        services = [await _seeded(stores[0], evses=12), *(LocationService(s) for s in stores[1:])]
+        statuses = [Status.CHARGING, Status.BLOCKED, Status.OUTOFORDER, Status.RESERVED]
+        await asyncio.gather(
+            *(services[n % 3].set_evse_status(OWN, KEY, f"LOC1-{n + 1}", statuses[n % 4]) for n in range(12)),
+            *(
+                services[(n + 1) % 3].patch_evse(
+                    OWN, KEY, f"LOC1-{n + 1}", EVSEPatch(floor_level=str(n), last_updated=LATER)
+                )
+                for n in range(12)
+            ),
+        )
+        location = await services[0].get(OWN, KEY)
+        assert location is not None
+        assert [e.status for e in location.evses or ()] == [statuses[n % 4] for n in range(12)]
+        assert [e.floor_level for e in location.evses or ()] == [str(n) for n in range(12)]
+    finally:
+        for opened in stores:
+            await opened.close()
