@@ -22,7 +22,7 @@ from gateway.core import CoreError, TokenCache
 from gateway.modules.tokens.models import Token, TokenPatch, ci_key
 from gateway.ocpi.body import decode_body, invalid_content
 from gateway.ocpi.status import NotFoundError
-from gateway.store.base import ObjectKey, Put, StoredObject
+from gateway.store.base import Expect, ObjectKey, Put, StoredObject, retry_conflicts
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -166,23 +166,32 @@ class TokenService:
         Raises:
             NotFoundError: No such token (nothing is created).
             OcpiError: 2001 for a bad body or one whose identifiers name another token.
+            WriteConflict: Other workers kept writing the token (after several fresh reads).
         """
         decode_body(body, TokenPatch, validation_http_status=validation_http_status)
-        stored = await self.store.get_object(kind, key)
-        if stored is None:
-            raise NotFoundError("Unknown token: PATCH cannot create one; PUT the whole token")
         changes = {k: v for k, v in msgspec.json.decode(body, type=dict[str, Any]).items()
                    if k in _TOKEN_FIELDS and v is not None}
-        merged = msgspec.json.decode(stored.data, type=dict[str, Any])
-        for field in ("country_code", "party_id", "uid"):
-            if field in changes and ci_key(str(changes[field])) != ci_key(str(merged[field])):
-                raise invalid_content(f"field `{field}` of the PATCH names another token", validation_http_status)
-        if "type" in changes and changes["type"] != merged["type"]:
-            raise invalid_content("field `type` of the PATCH names another token", validation_http_status)
-        merged.update(changes)
-        token = decode_body(_encoder.encode(merged), Token, validation_http_status=validation_http_status)
-        await self.put(token, kind)
-        return token
+
+        async def attempt() -> Token:  # over the version read: a PATCH on another worker is never lost
+            stored = await self.store.get_object(kind, key)
+            if stored is None:
+                raise NotFoundError("Unknown token: PATCH cannot create one; PUT the whole token")
+            merged = msgspec.json.decode(stored.data, type=dict[str, Any])
+            for field in ("country_code", "party_id", "uid"):
+                if field in changes and ci_key(str(changes[field])) != ci_key(str(merged[field])):
+                    raise invalid_content(f"field `{field}` of the PATCH names another token", validation_http_status)
+            if "type" in changes and changes["type"] != merged["type"]:
+                raise invalid_content("field `type` of the PATCH names another token", validation_http_status)
+            merged.update(changes)
+            token = decode_body(_encoder.encode(merged), Token, validation_http_status=validation_http_status)
+            updated = _stored(token)
+            publish = (TOPIC, updated.data) if kind == TOKENS else None
+            await self.store.write([Expect(kind, key, stored.data), Put(kind, updated)], publish=publish)
+            if kind == TOKENS and self.cache is not None:
+                self.cache.put(updated.data)
+            return token
+
+        return await retry_conflicts(attempt)
 
     # -- reads -----------------------------------------------------------------------------------
     async def get(self, key: ObjectKey, kind: str = TOKENS) -> bytes | None:
