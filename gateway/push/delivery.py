@@ -18,6 +18,10 @@ OCPI 2xxx; HTTP 3xx/4xx without envelope      dead                dead
 it again changes nothing)
 ============================================  ==================  ======================================
 
+One exception: HTTP 401 (with or without envelope) on a message's first attempt is retried once. It is
+what a push meets when the partner's credentials changed while it was in flight (a rotation: the next
+attempt looks up the new token); a second 401 is final.
+
 Retries wait a random time between zero and ``min(cap, base * 2 ** (attempts - 1))`` ("full jitter"), so
 that many messages failing at once do not come back at once.
 """
@@ -59,8 +63,10 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
         return cls(reason=reason)
 
 
-def judge(reply: PartnerReply, policy: OutboxPolicy) -> Verdict:
-    """Judge an answer under a policy (see the module docstring's table)."""
+def judge(reply: PartnerReply, policy: OutboxPolicy, attempts: int = 1) -> Verdict:
+    """Judge the answer to a message's ``attempts``-th attempt under a policy (see the module docstring)."""
+    if reply.http_status == 401 and attempts < 2:
+        return Verdict.unreachable(f"HTTP 401 on the first attempt (credentials may have just changed): {reply.message}")
     code = reply.ocpi_status
     if code is not None:
         described = f"HTTP {reply.http_status}, OCPI {code}: {reply.message or 'no message'}"

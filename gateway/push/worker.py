@@ -240,7 +240,7 @@ class OutboxWorker:
             return Verdict.unreachable(str(exc)), None
         except httpx.InvalidURL as exc:
             return Verdict.refused(f"invalid endpoint URL: {exc}"), None
-        return judge(reply, message.policy), reply
+        return judge(reply, message.policy, message.attempts), reply
 
 
 def _log(level: int, text: str, message: OutboxMessage, verdict: Verdict) -> None:

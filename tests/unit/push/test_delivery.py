@@ -42,7 +42,7 @@ CASES = [
 @pytest.mark.parametrize(("http", "code", "send_once", "until_accepted"), CASES)
 def test_delivery_judge_table(http: int, code: int | None, send_once: str, until_accepted: str) -> None:
     for policy, expected in (("send_once", send_once), ("until_accepted", until_accepted)):
-        verdict = judge(reply(http, code), policy)  # type: ignore[arg-type]
+        verdict = judge(reply(http, code), policy, attempts=2)  # type: ignore[arg-type]
         outcome = "ok" if verdict.delivered else "retry" if verdict.retry else "dead"
         assert outcome == expected, (policy, verdict.reason)
         assert str(http) in verdict.reason
@@ -82,3 +82,14 @@ def test_delivery_settings_from_env_and_checks() -> None:
     ):
         with pytest.raises(SettingsError, match="outbox"):
             Settings().with_changes(**bad)
+
+
+@pytest.mark.parametrize("code", [None, 2001])
+def test_delivery_a_first_401_is_retried_once(code: int | None) -> None:
+    """Credentials may have rotated while the push was in flight: one more attempt, then final."""
+    for policy in ("send_once", "until_accepted"):
+        first = judge(reply(401, code), policy, attempts=1)  # type: ignore[arg-type]
+        second = judge(reply(401, code), policy, attempts=2)  # type: ignore[arg-type]
+        assert (first.retry, first.delivered) == (True, False)
+        assert "401" in first.reason
+        assert (second.retry, second.delivered) == (False, False)
