@@ -66,7 +66,8 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
 def judge(reply: PartnerReply, policy: OutboxPolicy, attempts: int = 1) -> Verdict:
     """Judge the answer to a message's ``attempts``-th attempt under a policy (see the module docstring)."""
     if reply.http_status == 401 and attempts < 2:
-        return Verdict.unreachable(f"HTTP 401 on the first attempt (credentials may have just changed): {reply.message}")
+        reason = f"HTTP 401 on the first attempt (credentials may have just changed): {reply.message}"
+        return Verdict.unreachable(reason)
     code = reply.ocpi_status
     if code is not None:
         described = f"HTTP {reply.http_status}, OCPI {code}: {reply.message or 'no message'}"
