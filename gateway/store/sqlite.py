@@ -11,7 +11,10 @@ while the server runs) share the file: a writer waits for another writer's trans
 
 Threads: writes run on one dedicated thread (a ``ThreadPoolExecutor`` with one worker) that owns the write
 connection, so an fsync never blocks the event loop and writes of this process never contend with each
-other. Reads take microseconds and run inline on the calling thread, each thread with its own read-only
+other. Group commit: writes that queue up while the thread is busy (concurrent requests) run together in
+one transaction, each in a savepoint of its own, with one fsync for all (up to :data:`GROUP_COMMIT_MAX`); each
+caller is answered after that commit, so every acknowledged write is still durable, and a write that fails
+rolls back alone. Reads take microseconds and run inline on the calling thread, each thread with its own read-only
 connection; WAL lets them read while a write is in progress.
 
 Layout: ``partners`` (the partner record as JSON, with a unique SHA-256 of its token), ``objects``
@@ -39,6 +42,7 @@ taken over changes nothing. Finding heads costs an index probe per due row, fine
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import sqlite3
@@ -46,7 +50,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from gateway.store._codec import (
     check_max_len,
@@ -245,8 +249,19 @@ def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> It
     """Run a block in one transaction: commit when it ends, roll back when it raises.
 
     Writes begin IMMEDIATE so the write lock is taken up front (waiting up to ``busy_timeout``) rather than
-    failing half-way when another process writes.
+    failing half-way when another process writes. Inside a group commit (the connection is already in a
+    transaction) the block is a savepoint: it still succeeds or fails as a whole, and commits with its group.
     """
+    if conn.in_transaction:  # one write of a group commit: a savepoint inside the group's transaction
+        conn.execute("SAVEPOINT one_write")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO one_write")
+            conn.execute("RELEASE one_write")
+            raise
+        conn.execute("RELEASE one_write")
+        return
     conn.execute(begin)
     try:
         yield conn
@@ -295,6 +310,42 @@ def _filters(
     return " AND ".join(clauses), params
 
 
+GROUP_COMMIT_MAX = 256
+"""Most writes one group commit takes from the queue."""
+
+
+class _Job(Generic[_T]):
+    """One queued write: the call, and the future of the event loop that waits for it."""
+
+    __slots__ = ("alone", "call", "future", "loop")
+
+    def __init__(
+        self, call: Callable[[], _T], loop: asyncio.AbstractEventLoop, future: asyncio.Future[_T], alone: bool
+    ) -> None:
+        self.call, self.loop, self.future, self.alone = call, loop, future, alone
+
+    def attempt(self) -> tuple[_T | None, BaseException | None]:
+        try:
+            return self.call(), None
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting task, never lost on this thread
+            return None, exc
+
+    def run(self) -> None:
+        self.answer(*self.attempt())
+
+    def answer(self, result: _T | None, error: BaseException | None) -> None:
+        def settle() -> None:
+            if self.future.cancelled():  # the waiter was cancelled; the write happened (or failed) anyway
+                return
+            if error is not None:
+                self.future.set_exception(error)
+            else:
+                self.future.set_result(result)  # type: ignore[arg-type]
+
+        with contextlib.suppress(RuntimeError):  # the waiting loop was closed meanwhile
+            self.loop.call_soon_threadsafe(settle)
+
+
 class SqliteStore:
     """The :class:`~gateway.store.base.Store` on one SQLite file (created with its directory on open)."""
 
@@ -321,6 +372,11 @@ class SqliteStore:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._pending: collections.deque[_Job[Any]] = collections.deque()  # writes waiting for the write thread
+        self._pending_lock = threading.Lock()
+        self._draining = False  # a drain of _pending is scheduled or running on the write thread
+        self.grouped_writes = 0
+        """Writes this process committed together with others (one fsync for a group), since it was created."""
 
     @classmethod
     def from_url(cls, url: str, *, publish_max_len: int = PUBLISH_MAX_LEN) -> SqliteStore:
@@ -345,7 +401,7 @@ class SqliteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store-writer")
         try:
-            await self._write(self._open_writer)
+            await self._write_alone(self._open_writer)
         except BaseException:
             self._writer.shutdown(wait=True)
             self._writer = None
@@ -357,7 +413,7 @@ class SqliteStore:
         if writer is None:
             return
         try:
-            await self._write(self._close_writer)
+            await self._write_alone(self._close_writer)
         finally:
             self._writer = None
             writer.shutdown(wait=True)
@@ -487,7 +543,7 @@ class SqliteStore:
         and it keeps an fsync off every ``/api/authorize``.
         """
         expires_at = _now_micros() + round(ttl_seconds * 1_000_000)
-        await self._write(self._put_expiring, namespace, key, value, expires_at)
+        await self._write_alone(self._put_expiring, namespace, key, value, expires_at)
 
     async def put_expiring_many(
         self, namespace: str, items: Sequence[tuple[str, bytes]], ttl_seconds: float
@@ -495,7 +551,7 @@ class SqliteStore:
         """Store many expiring values in one transaction (same durability as :meth:`put_expiring`)."""
         if items:
             expires_at = _now_micros() + round(ttl_seconds * 1_000_000)
-            await self._write(self._put_expiring_many, namespace, list(items), expires_at)
+            await self._write_alone(self._put_expiring_many, namespace, list(items), expires_at)
 
     async def get_expiring(self, namespace: str, key: str) -> bytes | None:
         """Return a value stored with :meth:`put_expiring` that has not expired, or ``None``."""
@@ -639,14 +695,72 @@ class SqliteStore:
 
     # -- plumbing --------------------------------------------------------------------------------
     async def _write(self, func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        """Run ``func`` on the write thread and wait for it without blocking the event loop.
+        """Run ``func`` on the write thread, in a group commit with the writes queued beside it, and wait for
+        it without blocking the event loop.
 
-        If the awaiting task is cancelled, the write still completes (or fails) on its thread.
+        ``func`` must do its writing inside ``_transaction(self._conn())``. If the awaiting task is cancelled,
+        the write still completes (or fails) on its thread.
         """
+        return await self._queue(functools.partial(func, *args, **kwargs), alone=False)
+
+    async def _write_alone(self, func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Like :meth:`_write`, outside any group: for opening and closing, and the expiring connection."""
+        return await self._queue(functools.partial(func, *args, **kwargs), alone=True)
+
+    async def _queue(self, call: Callable[[], _T], *, alone: bool) -> _T:
         if self._writer is None:
             raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, functools.partial(func, *args, **kwargs))
+        future: asyncio.Future[_T] = loop.create_future()
+        with self._pending_lock:
+            self._pending.append(_Job(call, loop, future, alone))
+            start = not self._draining
+            self._draining = True
+        if start:
+            self._writer.submit(self._drain)
+        return await future
+
+    def _drain(self) -> None:
+        """On the write thread: run queued writes until none is left, each run of groupable ones in one commit."""
+        while True:
+            with self._pending_lock:
+                if not self._pending:
+                    self._draining = False
+                    return
+                if self._pending[0].alone:
+                    jobs = [self._pending.popleft()]
+                else:
+                    jobs = []
+                    while self._pending and not self._pending[0].alone and len(jobs) < GROUP_COMMIT_MAX:
+                        jobs.append(self._pending.popleft())
+            if len(jobs) == 1:
+                jobs[0].run()
+            else:
+                self._commit_group(jobs)
+
+    def _commit_group(self, jobs: list[_Job[Any]]) -> None:
+        """Run several writes in one transaction (each in a savepoint) and one fsync, then answer each.
+
+        A write that fails rolls back its savepoint alone and gets its error; a failed BEGIN or COMMIT fails
+        every write of the group (nothing of it was stored).
+        """
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except Exception as exc:  # noqa: BLE001 - every write of the group gets it
+            for job in jobs:
+                job.answer(None, exc)
+            return
+        outcomes = [job.attempt() for job in jobs]
+        self.grouped_writes += len(jobs)
+        try:
+            conn.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - every write of the group gets it
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            outcomes = [(None, exc)] * len(jobs)
+        for job, (result, error) in zip(jobs, outcomes, strict=True):
+            job.answer(result, error)
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's read connection, opened on first use (connections never cross threads)."""

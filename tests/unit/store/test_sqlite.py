@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
 
 from gateway.store import create_store
+from gateway.store.base import ObjectKey, StoredObject
 from gateway.store.sqlite import SCHEMA_VERSION, SqliteStore
+from tests.unit.store.test_store_contract import make_partner
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -95,3 +99,32 @@ async def test_sqlite_migrates_a_version_1_file_to_the_change_log(tmp_path: Path
 def test_sqlite_rejects_a_log_length_below_one(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="publish_max_len"):
         SqliteStore(tmp_path / "gw.sqlite3", publish_max_len=0)
+
+
+async def test_sqlite_concurrent_writes_commit_in_groups_and_fail_alone(tmp_path: Path) -> None:
+    """Writes queued together share one commit; one that fails leaves the others of its group stored."""
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
+    store = SqliteStore(tmp_path / "group.sqlite3")
+    await store.open()
+    try:
+        await store.add_partner(make_partner("p1", token="t1"))
+        puts = [
+            store.put_object("things", StoredObject(key=ObjectKey("NL", "ABC", f"o{n}"), last_updated=t0, data=b"{}"))
+            for n in range(100)
+        ]
+        duplicate = store.add_partner(make_partner("p1", token="t2"))
+        results = await asyncio.gather(*puts[:50], duplicate, *puts[50:], return_exceptions=True)
+
+        assert isinstance(results[50], ValueError)
+        assert results[:50] + results[51:] == [True] * 100
+        assert store.grouped_writes > 0
+        assert (await store.list_objects("things", limit=1000)).total == 100
+        assert [p.id for p in await store.list_partners()] == ["p1"]
+    finally:
+        await store.close()
+    reopened = SqliteStore(tmp_path / "group.sqlite3")  # and it is all on disk
+    await reopened.open()
+    try:
+        assert (await reopened.list_objects("things", limit=1000)).total == 100
+    finally:
+        await reopened.close()
