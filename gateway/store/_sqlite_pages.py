@@ -13,7 +13,7 @@ writes (an insert counts in, a delete counts out, an update that changes the key
 both). A trigger on ``object_blocks`` keeps runs short: one grown past ``2 * BLOCK`` objects is split at its
 ``BLOCK``-th object, one shrunk below ``BLOCK // 4`` is folded into the block before it when the two fit in
 ``2 * BLOCK``. The sizes only bound the cost of a read; the counts are what must be exact. This costs each
-object write a few index probes and small updates (measured at about 10 µs of CPU). The write connections
+object write a few index probes and small updates (measured at 10-20 µs of CPU). The write connections
 run with ``recursive_triggers`` on, so an ``INSERT OR REPLACE`` into ``objects`` counts the row it replaces out.
 
 Reading, in one snapshot: the counts of the scope in order (one row per block, about N / 700) give the total
