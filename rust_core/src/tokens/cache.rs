@@ -112,13 +112,9 @@ impl TokenCache {
         };
         let mut guard = self.shard(hash).write();
         let Shard {
-            table,
-            arena,
-            pool,
-            counts,
-            ..
+            table, arena, counts, ..
         } = &mut *guard;
-        let matches = |s: Slot| arena.get(s).matches(pool, &key.party, key.uid, key.kind);
+        let matches = |s: Slot| arena.get(s).matches(&key.party, key.uid, key.kind);
         let Some(slot) = table.remove(hash, matches) else {
             return false;
         };

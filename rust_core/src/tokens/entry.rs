@@ -1,12 +1,12 @@
 //! One cached token, compact: what authorisation needs and what answering needs, no JSON.
 //!
 //! A token is a [`Record`]: bytes in its shard's [`Arena`](crate::tokens::arena::Arena), laid out as
-//! `record.rs` says. Strings that repeat across tokens (owner party, issuer, language, energy
-//! supplier) are [`Sym`]s into the shard's [`Pool`]. `group_id` is kept inline: a group names a
-//! handful of tokens at most, so pooling it cost more memory (a pool slot and a heap block per group)
-//! and two more cache misses per answer. Enums are one byte each, `last_updated` a
-//! [`Stamp`](crate::tokens::model::Stamp) (calendar fields in 8 bytes). This file builds records
-//! ([`encode`]) and the keys that find them ([`PartyName`], [`key_hash`]).
+//! `record.rs` says. The owner is kept twice: packed in 8 bytes (what lookups compare and answers
+//! render) and as a [`Sym`] into the shard's [`Pool`] (what counts tokens per owner); the energy
+//! supplier, on few tokens, is pooled too. Issuer, language and `group_id` are kept inline: reading
+//! them from the pool cost two cache misses per answer, for a few bytes per token saved. Enums are one
+//! byte each, `last_updated` a [`Stamp`](crate::tokens::model::Stamp) (calendar fields in 8 bytes).
+//! This file builds records ([`encode`]) and the keys that find them ([`PartyName`], [`key_hash`]).
 
 use std::hash::BuildHasher;
 
@@ -14,8 +14,8 @@ use crate::tokens::model::{Stamp, TokenType};
 use crate::tokens::parse::{TokenRecord, UID_MAX};
 use crate::tokens::pool::{Pool, Sym, NO_SYM};
 use crate::tokens::record::{
-    Record, ESCAPE, HAS_ENERGY_CONTRACT, HAS_ENERGY_CONTRACT_ID, HAS_GROUP, HAS_VISUAL, HEADER, JSON_LEN, KIND, LEN,
-    NO_PROFILE, SYMS, UPDATED, VALID,
+    Record, ESCAPE, HAS_ENERGY_CONTRACT, HAS_ENERGY_CONTRACT_ID, HAS_GROUP, HAS_LANGUAGE, HAS_VISUAL, HEADER,
+    ISSUER_ESCAPE, JSON_LEN, KIND, LEN, NO_PROFILE, OWNER, PARTY, SUPPLIER, SYMS, UPDATED, VALID,
 };
 use crate::tokens::render::measure;
 
@@ -23,9 +23,12 @@ use crate::tokens::render::measure;
 pub(crate) const PARTY_SEPARATOR: u8 = 0x1f;
 
 /// The owner party as pooled: upper-case country code, separator, upper-case party id.
+///
+/// Packed in 8 bytes: the name (at most 6 bytes), zeros, and its length in the last byte, so that two
+/// owners are the same exactly when their packed forms are equal.
 #[derive(Clone, Copy)]
 pub(crate) struct PartyName {
-    buf: [u8; 6],
+    buf: [u8; 8],
     len: usize,
 }
 
@@ -36,13 +39,19 @@ impl PartyName {
         if cc.len() > 2 || pid.len() > 3 {
             return None;
         }
-        let mut buf = [0_u8; 6];
+        let mut buf = [0_u8; 8];
         let len = cc.len() + 1 + pid.len();
         buf.get_mut(..cc.len())?.copy_from_slice(cc);
         *buf.get_mut(cc.len())? = PARTY_SEPARATOR;
         buf.get_mut(cc.len() + 1..len)?.copy_from_slice(pid);
         buf.make_ascii_uppercase();
+        buf[7] = len as u8;
         Some(Self { buf, len })
+    }
+
+    /// The packed form, as a record keeps it.
+    pub(crate) fn packed(&self) -> u64 {
+        u64::from_le_bytes(self.buf)
     }
 
     /// The pooled form, `CC\x1fPID`.
@@ -114,11 +123,15 @@ pub(crate) fn encode(record: &TokenRecord<'_>, party: Sym, pool: &mut Pool, out:
     };
     text(out, &record.uid, 0);
     text(out, &record.contract_id, 0);
+    push_text(out, &record.issuer);
     if let Some(value) = &record.visual_number {
         text(out, value, HAS_VISUAL);
     }
     if let Some(value) = &record.group_id {
         text(out, value, HAS_GROUP);
+    }
+    if let Some(value) = &record.language {
+        text(out, value, HAS_LANGUAGE);
     }
     if let Some(value) = energy_id {
         text(out, value, HAS_ENERGY_CONTRACT_ID);
@@ -126,13 +139,12 @@ pub(crate) fn encode(record: &TokenRecord<'_>, party: Sym, pool: &mut Pool, out:
     if energy.is_some() {
         flags |= HAS_ENERGY_CONTRACT;
     }
+    if needs_escape(record.issuer.as_bytes()) {
+        flags |= ISSUER_ESCAPE;
+    }
     let len = u16::try_from(out.len() - start).unwrap_or(u16::MAX);
-    let syms = [
-        party,
-        pool.intern(&record.issuer),
-        pool.intern_opt(record.language.as_deref()),
-        pool.intern_opt(energy.map(|e| &*e.supplier_name)),
-    ];
+    let owner = PartyName::new(&record.country_code, &record.party_id).map_or(0, |name| name.packed());
+    let supplier = pool.intern_opt(energy.map(|e| &*e.supplier_name));
     let Some(header) = out.get_mut(start..start + HEADER) else {
         return;
     };
@@ -152,9 +164,9 @@ pub(crate) fn encode(record: &TokenRecord<'_>, party: Sym, pool: &mut Pool, out:
         UPDATED,
         &Stamp::from_micros(record.last_updated).to_bits().to_le_bytes(),
     );
-    for (at, sym) in SYMS.iter().zip(syms) {
-        write_at(header, *at, &sym.to_le_bytes());
-    }
+    write_at(header, OWNER, &owner.to_le_bytes());
+    write_at(header, PARTY, &party.to_le_bytes());
+    write_at(header, SUPPLIER, &supplier.to_le_bytes());
     let encoded = Record::new(out.get(start..).unwrap_or_default());
     let json_len = u16::try_from(measure(encoded, pool)).unwrap_or(u16::MAX);
     if let Some(header) = out.get_mut(start..start + HEADER) {
@@ -218,18 +230,14 @@ pub(crate) mod tests {
             (Some(ProfileType::Green), WhitelistType::Allowed, true)
         );
         assert!(!record.needs_escape());
-        assert!(record.matches(
-            &pool,
-            &PartyName::new("DE", "tnm").unwrap(),
-            "12345678905880",
-            TokenType::Rfid
-        ));
+        assert!(record.matches(&PartyName::new("DE", "tnm").unwrap(), "12345678905880", TokenType::Rfid));
         assert!(!record.matches(
-            &pool,
             &PartyName::new("DE", "TNM").unwrap(),
             "12345678905880",
             TokenType::AppUser
         ));
+        assert!(!record.matches(&PartyName::new("DE", "TN").unwrap(), "12345678905880", TokenType::Rfid));
+        assert!(!record.matches(&PartyName::new("DE", "TNM").unwrap(), "12345678905881", TokenType::Rfid));
         assert!(record.same_key(record));
     }
 
@@ -244,7 +252,7 @@ pub(crate) mod tests {
         );
         assert_eq!((view.default_profile_type, view.kind), (None, TokenType::AppUser));
         assert_eq!(view.last_updated % 1_000_000, 500_000);
-        assert_eq!(bytes.len(), HEADER + 1 + 8 + 1 + 14);
+        assert_eq!(bytes.len(), HEADER + 1 + 8 + 1 + 14 + 1 + 12);
     }
 
     #[test]
@@ -262,12 +270,19 @@ pub(crate) mod tests {
 
     #[test]
     fn remap_renames_pooled_strings_and_keeps_absent_ones() {
-        let (mut bytes, _) = stored(FULL.replace(r#""language":"it","#, "").as_str());
+        let (mut bytes, _) = stored(FULL);
+        remap(&mut bytes, |sym| sym + 10);
+        let record = Record::new(&bytes);
+        assert_eq!((record.party(), record.supplier()), (10, Some(11)));
+        let (mut bytes, _) = stored(&FULL.replace(
+            r#","energy_contract":{"supplier_name":"Greenpeace Energy eG","contract_id":"0123456789"}"#,
+            "",
+        ));
         remap(&mut bytes, |sym| sym + 10);
         let record = Record::new(&bytes);
         assert_eq!(
-            (record.party(), record.issuer(), record.language(), record.supplier()),
-            (10, 11, NO_SYM, Some(12))
+            (record.party(), record.supplier(), record.u32_at(SUPPLIER)),
+            (10, None, NO_SYM)
         );
     }
 

@@ -1,6 +1,7 @@
 //! A string pool: each distinct string is kept once and named by a 4-byte [`Sym`].
 //!
-//! Used for what repeats across tokens: the owner party, the issuer, languages and energy suppliers.
+//! Used for what repeats across tokens and is not read on every answer: the owner party (for counting
+//! tokens per owner) and energy suppliers.
 //! A pool only grows until it is cleared; it is bounded by the number of distinct values.
 
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -77,11 +78,6 @@ impl Pool {
         lookup(&self.strings, sym)
     }
 
-    /// The string of a symbol, `None` for [`NO_SYM`].
-    pub(crate) fn get_opt(&self, sym: Sym) -> Option<&str> {
-        (sym != NO_SYM).then(|| self.get(sym))
-    }
-
     /// Bytes held, counting each string's allocation.
     pub(crate) fn memory_bytes(&self) -> usize {
         let strings: usize = self.strings.iter().map(|s| heap_size(s.len())).sum();
@@ -117,7 +113,6 @@ mod tests {
             (&b"Greenpeace"[..], &br#"The \"New\" Motion"#[..])
         );
         assert_eq!(pool.get(NO_SYM), "");
-        assert_eq!(pool.get_opt(NO_SYM), None);
         assert_eq!(pool.intern_opt(None), NO_SYM);
         assert_eq!(pool.find("Greenpeace"), Some(b));
         assert_eq!(pool.find("nope"), None);

@@ -8,7 +8,7 @@
 
 use crate::tokens::entry::{needs_escape, PARTY_SEPARATOR};
 use crate::tokens::model::{DateText, Stamp};
-use crate::tokens::pool::{Pool, Sym, NO_SYM};
+use crate::tokens::pool::{Pool, Sym};
 use crate::tokens::record::Record;
 
 /// Where rendered bytes go.
@@ -100,7 +100,7 @@ impl Found<'_> {
         let (record, pool) = (self.record, self.pool);
         let inline = !record.needs_escape();
         let texts = record.texts();
-        let party = pool.get(record.party()).as_bytes();
+        let party = record.owner_name();
         let split = party.iter().position(|b| *b == PARTY_SEPARATOR).unwrap_or(party.len());
         let country_code = party.get(..split).unwrap_or_default();
         let party_id = party.get(split + 1..).unwrap_or_default();
@@ -119,7 +119,7 @@ impl Found<'_> {
             text(out, value, inline);
         }
         out.put(b"\",\"issuer\":\"");
-        pooled(out, pool, record.issuer());
+        text(out, texts.issuer, !record.issuer_needs_escape());
         if let Some(value) = texts.group_id {
             out.put(b"\",\"group_id\":\"");
             text(out, value, inline);
@@ -130,9 +130,9 @@ impl Found<'_> {
             b"\",\"valid\":false,\"whitelist\":\""
         });
         out.put(record.whitelist().as_str().as_bytes());
-        if record.language() != NO_SYM {
+        if let Some(value) = texts.language {
             out.put(b"\",\"language\":\"");
-            pooled(out, pool, record.language());
+            text(out, value, inline);
         }
         if let Some(profile) = record.profile() {
             out.put(b"\",\"default_profile_type\":\"");

@@ -46,7 +46,7 @@ impl Shard {
     pub(crate) fn find(&self, hash: u64, key: &Key<'_>) -> Option<Slot> {
         self.table.find(hash, |s| {
             self.arena.preload(s);
-            self.arena.get(s).matches(&self.pool, &key.party, key.uid, key.kind)
+            self.arena.get(s).matches(&key.party, key.uid, key.kind)
         })
     }
 
