@@ -9,10 +9,11 @@ Flow of one RFID swipe (``POST /api/authorize``):
    out, fails, answers 5xx/3xxx or refuses our credentials counts as unreachable: the cache's fallback
    for that whitelist type applies. An eMSP that answers 404/2004 or another client error refuses.
 3. Tokens no cache knows are asked at the configured ``default_emsp`` (an eMSP or a hub), else refused.
-4. Every answer carries an ``authorization_reference`` (the eMSP's, or ours) stored with an expiry so
-   the Session and CDR that follow can carry it. The driver does not wait for that write: it runs in
-   the background (a swipe is never queued behind a burst of token writes), and this worker answers
-   lookups of a reference whose write is still under way from memory.
+4. Every answer carries an ``authorization_reference`` (the eMSP's, or ours: a time-ordered UUID, so the
+   store appends references to one end of its index) stored with an expiry so the Session and CDR that
+   follow can carry it. The driver does not wait for that write: it runs in the background (a swipe is
+   never queued behind a burst of token writes), and this worker answers lookups of a reference whose write is still
+   under way from memory.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from gateway.ids import uuid4_hex
+from gateway.ids import uuid7_hex
 from gateway.modules.tokens.models import AuthorizationInfo, LocationReferences, TokenType, ci_key
 from gateway.ocpi.status import NotFoundError, OcpiStatus
 from gateway.ocpi.types import PRINTABLE_ASCII
@@ -99,9 +100,9 @@ class Authorizer:
         self.tokens = tokens
         self._tasks: set[asyncio.Task[None]] = set()
         self._writing: dict[str, bytes] = {}
+        """References whose store write is under way, readable meanwhile."""
         self._queue: list[tuple[str, bytes]] = []
         self._flusher: asyncio.Task[None] | None = None
-        """References whose store write is under way, readable meanwhile."""
         self._owners: dict[tuple[str, str], Partner] = {}
         self._owners_until = 0.0
 
@@ -210,7 +211,7 @@ class Authorizer:
         self, allowed: str, token: bytes | None, location: Any, source: str, method: str, *,
         reference: str | None = None, info: Any = None,
     ) -> AuthorizeAnswer:
-        reference = reference or uuid4_hex()
+        reference = reference or uuid7_hex()
         answer = AuthorizeAnswer(
             allowed=allowed, token=msgspec.Raw(token or b"null"), authorization_reference=reference,
             source=source, auth_method=method, location=location, info=info,  # type: ignore[arg-type]
