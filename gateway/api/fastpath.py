@@ -36,7 +36,13 @@ _JSON = [(b"content-type", b"application/json")]
 _MAX_BODY = 64 * 1024
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, length: int | None) -> bytes:
+    """The request body; stops as soon as ``length`` (the Content-Length) bytes are in.
+
+    Granian hands a body over as a first message with ``more_body`` set and then an empty last one, and every
+    ``receive()`` is a hop to its I/O thread and back: once the announced length has arrived, the empty last
+    message is not worth waiting for.
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -48,7 +54,7 @@ async def _read_body(receive: Receive) -> bytes:
         if size > _MAX_BODY:
             raise OcpiError(OcpiStatus.INVALID_PARAMETERS, "Request body is too large", http_status=413)
         chunks.append(chunk)
-        if not message.get("more_body", False):
+        if not message.get("more_body", False) or size == length:
             break
     return b"".join(chunks)
 
@@ -62,10 +68,15 @@ async def _send(send: Send, status: int, body: bytes) -> None:
 async def authorize_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     """``POST /api/authorize``: see :meth:`gateway.modules.tokens.authorization.Authorizer.authorize`."""
     state: GatewayState = scope["app"].state.gateway
+    header = length = None
+    for name, value in scope["headers"]:
+        if name == b"authorization" and header is None:
+            header = value.decode("latin-1")
+        elif name == b"content-length" and value.isdigit():
+            length = int(value)
     try:
-        header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), "")
-        check_api_key(state.settings.api_key, header)
-        question = decode_body(await _read_body(receive), AuthorizeRequest, validation_http_status=400)
+        check_api_key(state.settings.api_key, header or "")
+        question = decode_body(await _read_body(receive, length), AuthorizeRequest, validation_http_status=400)
         answer = await state.authorizer.authorize(question)
     except OcpiError as exc:
         await _send(send, exc.http_status, envelope_bytes(exc.status, message=exc.message))
