@@ -170,7 +170,7 @@ class Authorizer:
             batch, self._queue = self._queue, []
             try:
                 await self.store.put_expiring_many(AUTHORIZATIONS, batch, self.settings.authorization_ttl)
-            except Exception:  # noqa: BLE001 - a lost reference must not take the worker down; it is logged
+            except Exception:  # a lost reference must not take the worker down; it is logged
                 log.exception("could not store %d authorization references", len(batch))
             finally:
                 for reference, _ in batch:
