@@ -33,7 +33,6 @@ __all__ = ("FAST_ROUTES", "authorize_asgi")
 
 log = logging.getLogger("gateway")
 
-_encoder = msgspec.json.Encoder()
 _JSON = [(b"content-type", b"application/json")]
 _MAX_BODY = 64 * 1024
 
@@ -124,7 +123,7 @@ async def authorize_asgi(scope: Scope, receive: Receive, send: Send) -> None:
     try:
         check_api_key(state.settings.api_key, header or "")
         question = _decode_request(await _read_body(receive, length))
-        answer = await state.authorizer.authorize(question)
+        answer = await state.authorizer.authorize_json(question)
     except OcpiError as exc:
         await _send(send, exc.http_status, envelope_bytes(exc.status, message=exc.message))
     except HTTPException as exc:
@@ -135,7 +134,7 @@ async def authorize_asgi(scope: Scope, receive: Receive, send: Send) -> None:
         await _send(send, 500, envelope_bytes(OcpiStatus.SERVER_ERROR,
                                               message="Internal error; the request id identifies it in our logs"))
     else:
-        await _send(send, 200, _encoder.encode(answer))
+        await _send(send, 200, answer)
 
 
 FAST_ROUTES: dict[tuple[str, str], Any] = {("POST", "/api/authorize"): authorize_asgi}
