@@ -48,9 +48,11 @@ AUTHORIZATIONS = "authorization"
 """Namespace of the stored authorisation references."""
 _PARTNER_TTL = 5.0
 _encoder = msgspec.json.Encoder()
-_FLUSH_DELAY = 0.005
+_FLUSH_DELAY = 0.01
 """Seconds a new reference waits before its store write, so that the swipes of those milliseconds share one
-write: one hop to the SQLite write thread or one Redis round trip per batch instead of per swipe."""
+write: one hop to the SQLite write thread or one Redis round trip per batch instead of per swipe. A batch
+costs about 50 us besides its rows on either store, so at most 100 batches a second keep that below 1 us a
+swipe at the rates a worker serves."""
 
 
 class AuthorizeRequest(msgspec.Struct, frozen=True, kw_only=True):
