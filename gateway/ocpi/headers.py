@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from gateway.ids import uuid4_str
+from gateway.ids import serial_uuid_str
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -80,14 +80,17 @@ class EdgeMiddleware:
                 correlation_id = value.decode("latin-1")[:255]
             elif name in _ROUTING_NAMES:
                 routing[_ROUTING_NAMES[name]] = value.decode("latin-1").strip().upper()[:3]
-        request_id = request_id or uuid4_str()
-        correlation_id = correlation_id or uuid4_str()
+        request_id = request_id or serial_uuid_str()
+        correlation_id = correlation_id or serial_uuid_str()
         routing_headers = RoutingHeaders(**routing)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["correlation_id"] = correlation_id
         state["routing"] = routing_headers
-        extra = [(b"x-request-id", request_id.encode("latin-1")), (b"x-correlation-id", correlation_id.encode("latin-1"))]
+        extra = [
+            (b"x-request-id", request_id.encode("latin-1")),
+            (b"x-correlation-id", correlation_id.encode("latin-1")),
+        ]
         if routing_headers.present and not path.endswith(_CONFIGURATION_SUFFIXES):
             extra.extend(_swapped(routing_headers))
         started = time.perf_counter()

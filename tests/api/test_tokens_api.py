@@ -3,14 +3,22 @@ the eMSP Sender (list and real-time authorize), bulk import; both stores."""
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
 from gateway.app import create_app
-from gateway.settings import Settings
+from gateway.modules.tokens.authorization import AUTHORIZATIONS, StoredAuthorization
+from gateway.modules.tokens.models import LocationReferences
+from gateway.store import create_store
 from tests.api.conftest import REGISTERED_TOKEN, dual_role_settings, token_header
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
+    from gateway.state import GatewayState
 
 BASE = "/ocpi/2.2.1/cpo/tokens"
 API = {"Authorization": "Bearer back-office-key"}
@@ -116,6 +124,34 @@ def test_authorize_from_cache(client: TestClient[Any]) -> None:
     blocked = client.post("/api/authorize", json={"uid": "blocked1", "country_code": "de", "party_id": "ems"},
                           headers=API).json()
     assert blocked["allowed"] == "BLOCKED"
+
+
+def test_authorize_stores_the_reference_for_another_worker(client: TestClient[Any], settings: Settings) -> None:
+    _put(client, make_token())
+    body = {"uid": "012345678", "location_id": "LOC1", "evse_uids": ["EVSE1", "EVSE2"]}
+    before = time.time()
+    answer = client.post("/api/authorize", json=body, headers=API).json()
+    after = time.time()
+    state: GatewayState = client.app.state.gateway
+    client.blocking_portal.call(state.authorizer.drain)
+
+    async def read_back() -> StoredAuthorization | None:
+        store = create_store(settings.store)  # a store of its own, like another worker's
+        await store.open()
+        try:
+            raw = await store.get_expiring(AUTHORIZATIONS, answer["authorization_reference"])
+        finally:
+            await store.close()
+        return None if raw is None else msgspec.json.decode(raw, type=StoredAuthorization)
+
+    stored = client.blocking_portal.call(read_back)
+    assert stored is not None
+    assert (stored.authorization_reference, stored.allowed, stored.auth_method, stored.source) == (
+        answer["authorization_reference"], "ALLOWED", "WHITELIST", "cache"
+    )
+    assert msgspec.json.decode(stored.token) == make_token()
+    assert stored.location == LocationReferences(location_id="LOC1", evse_uids=("EVSE1", "EVSE2"))
+    assert before <= stored.created <= after
 
 
 def test_authorize_needs_the_api_key_and_a_good_body(client: TestClient[Any]) -> None:
