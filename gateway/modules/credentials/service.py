@@ -50,8 +50,15 @@ class RegistrationError(OcpiError):
 
 
 def new_token() -> str:
-    """A fresh credentials token: 43 URL-safe characters (256 bits), within the spec's 64."""
-    return secrets.token_urlsafe(32)
+    """A fresh credentials token: 43 URL-safe characters (256 bits), within the spec's 64.
+
+    Never starting with ``-``: operators pass tokens on command lines (``--token-a TOKEN``), where a
+    leading dash reads as an option.
+    """
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def new_partner_id() -> str:
