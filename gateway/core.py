@@ -12,6 +12,7 @@ from gateway._core import (
     price_cdr,
     price_cdr_batch,
     price_session,
+    validate_tokens,
     whitelist_decision,
 )
 
@@ -25,6 +26,7 @@ __all__ = (
     "price_cdr",
     "price_cdr_batch",
     "price_session",
+    "validate_tokens",
     "whitelist_decision",
 )
 

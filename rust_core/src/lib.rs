@@ -17,6 +17,8 @@ mod _core {
     #[pymodule_export]
     use crate::bindings::core_version;
     #[pymodule_export]
+    use crate::bindings::ingest::validate_tokens;
+    #[pymodule_export]
     use crate::bindings::tariff::{price_cdr, price_cdr_batch, price_session, CompiledTariff};
     #[pymodule_export]
     use crate::bindings::tokens::{whitelist_decision, PyTokenCache};

@@ -1,5 +1,6 @@
 //! `PyO3` wrappers: convert arguments, release the GIL, map errors. One file per domain noun.
 
+pub(crate) mod ingest;
 pub(crate) mod tariff;
 
 use pyo3::prelude::*;

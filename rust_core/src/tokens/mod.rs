@@ -7,6 +7,7 @@
 //! - `cache`, `shard`: the sharded, thread-safe cache; `bulk`: loading many tokens at once; `batch`: many
 //!   authorisations at once.
 //! - `whitelist`: the decision of OCPI 2.2.1 tokens section 4, as one pure function.
+//! - `ingest`: many tokens validated for the store, with their keys and JSON as the Python model writes it.
 //!
 //! Nothing here uses `PyO3`; `bindings::tokens` wraps it.
 
@@ -16,6 +17,7 @@ pub(crate) mod bulk;
 pub(crate) mod cache;
 pub(crate) mod entry;
 pub(crate) mod index;
+pub(crate) mod ingest;
 pub(crate) mod model;
 pub(crate) mod parse;
 pub(crate) mod patch;
