@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from gateway.store._codec import MAX_MICROS, to_micros
 from gateway.store.base import (
     LOG_START,
     PUBLISH_MAX_LEN,
     ObjectKey,
     ObjectPage,
+    OwnerObjects,
     Partner,
     PartnerEndpoint,
     PartnerRole,
@@ -17,9 +19,11 @@ from gateway.store.base import (
 
 __all__ = (
     "LOG_START",
+    "MAX_MICROS",
     "PUBLISH_MAX_LEN",
     "ObjectKey",
     "ObjectPage",
+    "OwnerObjects",
     "Partner",
     "PartnerEndpoint",
     "PartnerRole",
@@ -27,6 +31,7 @@ __all__ = (
     "Store",
     "StoredObject",
     "create_store",
+    "to_micros",
 )
 
 

@@ -5,14 +5,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from gateway.store.base import Partner
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from gateway.store.base import OwnerObjects
+
 __all__ = (
     "MAX_MICROS",
     "check_max_len",
+    "check_owner_objects",
     "check_page",
     "check_read",
     "decode_partner",
@@ -81,6 +88,20 @@ def check_page(offset: int, limit: int) -> None:
     """
     if offset < 0 or limit < 0:
         raise ValueError(f"offset and limit must not be negative, got offset={offset} limit={limit}")
+
+
+def check_owner_objects(owners: Sequence[OwnerObjects]) -> None:
+    """Reject columns of different lengths and timestamps a Redis score cannot hold exactly.
+
+    Raises:
+        ValueError: An owner's ``ids``, ``micros`` and ``data`` differ in length, or a timestamp is out of range.
+    """
+    for owner in owners:
+        if not len(owner.ids) == len(owner.micros) == len(owner.data):
+            raise ValueError(f"Columns of owner {owner.country_code}/{owner.party_id} differ in length")
+        if owner.micros and (min(owner.micros) < -MAX_MICROS or max(owner.micros) > MAX_MICROS):
+            owner_name = f"{owner.country_code}/{owner.party_id}"
+            raise ValueError(f"A timestamp of owner {owner_name} is out of the supported range")
 
 
 def check_max_len(max_len: int) -> None:

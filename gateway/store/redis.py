@@ -63,6 +63,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from gateway.store import _outbox_redis as outbox_lua
 from gateway.store._codec import (
     check_max_len,
+    check_owner_objects,
     check_page,
     check_read,
     decode_partner,
@@ -97,7 +98,7 @@ if TYPE_CHECKING:
 
     from redis.asyncio.client import Pipeline
 
-    from gateway.store.base import WriteOp
+    from gateway.store.base import OwnerObjects, WriteOp
 
 __all__ = ("RedisStore",)
 
@@ -160,6 +161,10 @@ def _global_member(key: ObjectKey) -> bytes:
     sorts before any longer part it is a prefix of, just like tuples of strings compare.
     """
     return _SEPARATOR.join((_escape(key.country_code), _escape(key.party_id), _escape(key.id)))
+
+
+def _escape_bytes(part: bytes) -> bytes:
+    return part.replace(b"\x00", _ESCAPED_NUL)
 
 
 def _parse_global_member(member: bytes) -> ObjectKey:
@@ -226,6 +231,40 @@ def _outbox_message(message_id: str, fields: list[Any]) -> OutboxMessage:
         next_attempt_micros=int(next_micros),
         last_error=error.decode() if error else None,
     )
+
+
+# -- the Redis protocol (RESP2), written directly for bulk writes ---------------------------------------------
+
+_BULK = b"$%d\r\n%b\r\n".__mod__
+_PAIR = b"$%d\r\n%b\r\n$%d\r\n%b\r\n".__mod__
+
+
+def _resp_bulk(arg: bytes) -> bytes:
+    return _BULK((len(arg), arg))
+
+
+def _resp_command(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(map(_resp_bulk, args))
+
+
+def _resp_pairs(first: list[bytes], second: list[bytes]) -> bytes:
+    """Alternating arguments ``first[0] second[0] first[1] ...``, each framed."""
+    return b"".join(map(_PAIR, zip(map(len, first), first, map(len, second), second, strict=True)))
+
+
+def _resp_mset(key_prefix: bytes, ids: list[bytes], micros: list[int], data: list[bytes]) -> bytes:
+    """``MSET`` of every object's key and value (``last_updated`` then JSON, see the module docstring)."""
+    keys = list(map(key_prefix.__add__, ids))
+    values = list(map(bytes.__add__, map(_TIME.pack, micros), data))
+    return b"*%d\r\n$4\r\nMSET\r\n" % (1 + 2 * len(keys)) + _resp_pairs(keys, values)
+
+
+def _resp_zadd(framed_key: bytes, scores: list[bytes], members: list[bytes]) -> bytes:
+    return b"*%d\r\n$4\r\nZADD\r\n" % (2 + 2 * len(scores)) + framed_key + _resp_pairs(scores, members)
+
+
+_MULTI = _resp_command(b"MULTI")
+_EXEC = _resp_command(b"EXEC")
 
 
 _Encoded = tuple[tuple[str, str], str, str, int, bytes, bytes]
@@ -507,6 +546,66 @@ class RedisStore:
                 self._queue_publish(pipe, *publish)
             replies = await pipe.execute()
         return sum(replies[1 : 2 * len(values) : 2])  # the owners' ZADD replies: members that were new
+
+    async def put_owner_objects(
+        self, kind: str, owners: Sequence[OwnerObjects], *, publish: tuple[str, bytes] | None = None
+    ) -> int:
+        """The same keys and index entries as :meth:`put_objects`, in one ``MULTI``/``EXEC``, for bulk imports.
+
+        The commands are written in the Redis protocol here, a list operation per column rather than a
+        redis-py call per argument, and sent as one write on a connection of the pool.
+        """
+        check_owner_objects(owners)
+        owners = [owner for owner in owners if owner.ids]
+        if not owners and publish is None:
+            return 0
+        everyone = _resp_bulk(self._global_index(kind).encode())
+        commands = [_MULTI]
+        global_scores: list[bytes] = []
+        global_members: list[bytes] = []
+        for owner in owners:
+            ids = list(map(str.encode, owner.ids))
+            scores = list(map(b"%d".__mod__, owner.micros))
+            tag = self._owner_tag(owner.country_code, owner.party_id)
+            commands.append(_resp_mset(f"{tag}:obj:{kind}:".encode(), ids, owner.micros, owner.data))
+            commands.append(_resp_zadd(_resp_bulk(f"{tag}:idx:{kind}".encode()), scores, ids))
+            prefix = _global_member(ObjectKey(owner.country_code, owner.party_id, ""))
+            global_scores += scores
+            global_members += map(prefix.__add__, map(_escape_bytes, ids))
+        if global_members:
+            commands.append(_resp_zadd(everyone, global_scores, global_members))
+        if publish is not None:
+            commands.append(self._resp_publish(*publish))
+        commands.append(_EXEC)
+        replies = await self._transaction(commands)
+        return sum(replies[1 : 2 * len(owners) : 2])  # the owners' ZADD replies: members that were new
+
+    async def _transaction(self, commands: list[bytes]) -> list[Any]:
+        """Send ``MULTI``, commands and ``EXEC`` written in the protocol; return ``EXEC``'s replies.
+
+        Raises:
+            ResponseError: The server refused a command (nothing was written) or one failed in ``EXEC``.
+        """
+        pool = self._redis.connection_pool
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            await connection.send_packed_command(commands)
+            for _ in range(len(commands) - 1):  # +OK for MULTI, +QUEUED for each command
+                await connection.read_response()
+            replies: list[Any] = await connection.read_response()
+        except BaseException:
+            await connection.disconnect()  # replies may be left unread: never reuse this connection
+            raise
+        finally:
+            await pool.release(connection)
+        for reply in replies:
+            if isinstance(reply, ResponseError):
+                raise reply
+        return replies
+
+    def _resp_publish(self, topic: str, payload: bytes) -> bytes:
+        trim = (b"MAXLEN", b"~", b"%d" % self.publish_max_len)
+        return _resp_command(b"XADD", self._log_key(topic).encode(), *trim, b"*", _PAYLOAD, payload)
 
     async def get_object(self, kind: str, key: ObjectKey) -> StoredObject | None:
         """Return one object, or ``None``."""

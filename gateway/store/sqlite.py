@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from gateway.store._codec import (
     check_max_len,
+    check_owner_objects,
     check_page,
     check_read,
     decode_partner,
@@ -93,7 +94,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime
 
-    from gateway.store.base import WriteOp
+    from gateway.store.base import OwnerObjects, WriteOp
 
 __all__ = ("POLL_INTERVAL_SECONDS", "SCHEMA_VERSION", "SqliteStore")
 
@@ -456,6 +457,20 @@ class SqliteStore:
     ) -> int:
         """Create or replace many objects in one transaction (with one ``publish`` entry); returns how many were new."""
         rows = [_object_row(kind, obj) for obj in objects]
+        if not rows and publish is None:
+            return 0
+        return await self._write(self._put_objects, rows, publish)
+
+    async def put_owner_objects(
+        self, kind: str, owners: Sequence[OwnerObjects], *, publish: tuple[str, bytes] | None = None
+    ) -> int:
+        """Create or replace many objects given per owner in one transaction (with one ``publish`` entry)."""
+        check_owner_objects(owners)
+        rows = [
+            (kind, owner.country_code, owner.party_id, object_id, micros, data)
+            for owner in owners
+            for object_id, micros, data in zip(owner.ids, owner.micros, owner.data, strict=True)
+        ]
         if not rows and publish is None:
             return 0
         return await self._write(self._put_objects, rows, publish)

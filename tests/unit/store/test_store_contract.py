@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from gateway.store.base import ObjectKey, Partner, PartnerRole, Store, StoredObject
+from gateway.store._codec import MAX_MICROS, to_micros
+from gateway.store.base import ObjectKey, OwnerObjects, Partner, PartnerRole, Store, StoredObject
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -309,6 +310,73 @@ async def test_object_put_objects_large_batch(store: Store) -> None:
     assert await store.count_objects("tokens", owner=("NL", "P1")) == 1250
     page = await store.list_objects("tokens", offset=4990, limit=100)
     assert (page.total, len(page.items)) == (5000, 10)
+
+
+def owner_objects(objects: list[StoredObject]) -> list[OwnerObjects]:
+    """The same objects column by column, one entry per owner in order of first appearance."""
+    owners: dict[tuple[str, str], OwnerObjects] = {}
+    for obj in objects:
+        owner = (obj.key.country_code, obj.key.party_id)
+        columns = owners.setdefault(owner, OwnerObjects(country_code=owner[0], party_id=owner[1], ids=[], micros=[],
+                                                        data=[]))
+        columns.ids.append(obj.key.id)
+        columns.micros.append(to_micros(obj.last_updated))
+        columns.data.append(obj.data)
+    return list(owners.values())
+
+
+async def test_object_put_owner_objects_writes_what_put_objects_writes(
+    store: Store, make_store: Callable[[], Store]
+) -> None:
+    objects = [make_object(f"t{n:03}", n // 7, owner=("NL", f"P{n % 3}")) for n in range(60)]
+    objects.append(make_object("t\x00\u00e9", 3, owner=("DE", "ABC")))
+    assert await store.put_owner_objects("tokens", owner_objects(objects)) == 61
+    assert await store.put_owner_objects("tokens", []) == 0
+    assert await store.count_objects("tokens", owner=("NL", "P1")) == 20
+    written = await store.list_objects("tokens", limit=100)
+    for obj in objects:
+        assert await store.get_object("tokens", obj.key) == obj
+    await store.put_objects("other", objects)
+    assert [(o.key, o.last_updated, o.data) for o in written.items] == [
+        (o.key, o.last_updated, o.data) for o in (await store.list_objects("other", limit=100)).items
+    ]
+    page = await store.list_objects("tokens", owner=("NL", "P2"), date_from=at(3), limit=3)
+    assert (page.total, [o.key.id for o in page.items]) == (13, ["t023", "t026", "t029"])
+
+
+async def test_object_put_owner_objects_counts_new_ones_and_the_last_of_a_key_wins(store: Store) -> None:
+    await store.put_objects("tokens", [make_object("a", 1), make_object("b", 1)])
+    batch = [make_object("b", 2), make_object("c", 2), make_object("x", 2, owner=("DE", "XYZ")), make_object("c", 3)]
+    assert await store.put_owner_objects("tokens", owner_objects(batch)) == 2
+    assert await store.get_object("tokens", ObjectKey("NL", "ABC", "c")) == make_object("c", 3)
+    assert await store.count_objects("tokens") == 4
+    assert [o.key.id for o in (await store.list_objects("tokens")).items] == ["a", "x", "b", "c"]
+
+
+async def test_object_put_owner_objects_publishes_one_entry_with_the_write(store: Store) -> None:
+    cursor = await store.published_cursor("tokens")
+    batch = owner_objects([make_object("a", 1), make_object("b", 1, owner=("DE", "ABC"))])
+    assert await store.put_owner_objects("tokens", batch, publish=("tokens", b"a\nb")) == 2
+    assert [payload for _, payload in (await store.read_published("tokens", cursor)).entries] == [b"a\nb"]
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({"ids": ["a", "b"], "micros": [0], "data": [b"{}", b"{}"]}, "differ in length"),
+        ({"ids": ["a", "b"], "micros": [0, MAX_MICROS + 1], "data": [b"{}", b"{}"]}, "out of the supported range"),
+        ({"ids": ["a"], "micros": [-MAX_MICROS - 1], "data": [b"{}"]}, "out of the supported range"),
+    ],
+)
+async def test_object_put_owner_objects_refuses_bad_columns_and_writes_nothing(
+    store: Store, columns: dict[str, list[object]], message: str
+) -> None:
+    good = OwnerObjects(country_code="DE", party_id="ABC", ids=["g"], micros=[0], data=[b"{}"])
+    bad = OwnerObjects(country_code="NL", party_id="ABC", **columns)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=message):
+        await store.put_owner_objects("tokens", [good, bad], publish=("tokens", b"x"))
+    assert await store.count_objects("tokens") == 0
+    assert await store.published_cursor("tokens") == "0"
 
 
 async def test_object_count(store: Store) -> None:
