@@ -1,39 +1,54 @@
 """Bulk token ingest: files (``tokens import``), HTTP bodies (``/api/tokens/import``) and pulls from an
 eMSP's Sender interface (``tokens sync``).
 
-Every record is validated with the same msgspec model as a PUT; bad records are reported with their
-place and skipped, good ones are stored in durable batches that announce themselves to every worker's
-cache. Storing is create-or-replace by key, so running an import again adds no duplicates; a file import
-also keeps a checkpoint beside the file and resumes after the last committed batch.
+Records are validated by :func:`gateway.core.validate_tokens`, the Rust parser of the token cache, which
+accepts exactly the tokens the msgspec ``Token`` model of a PUT accepts and writes each one's JSON as that
+model encodes it (tests/core holds the two to it). Bad records are reported with their place and skipped;
+good ones are stored in durable batches, per owner, that announce themselves to every worker's cache.
+Storing is create-or-replace by key, so running an import again adds no duplicates; a file import also
+keeps a checkpoint beside the file and resumes after the last committed batch.
+
+NDJSON is taken in pieces of about :data:`BATCH_BYTES` that end at a line end, so a file's size does not
+set the memory an import needs. While one piece is stored, the next one is read and validated on a worker
+thread (the Rust parser runs without the GIL), so the two overlap.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import msgspec
 
-from gateway.modules.tokens.models import Token, ci_key
-from gateway.modules.tokens.service import OWN_TOKENS, TOKENS, owners_of
+from gateway.core import validate_tokens
+from gateway.modules.tokens.models import Token
+from gateway.modules.tokens.service import OWN_TOKENS, TOKENS, owners_of, token_key
 from gateway.push.client import PartnerCallError, ensure_success
 from gateway.push.wiring import own_token_messages
+from gateway.store import MAX_MICROS, OwnerObjects, to_micros
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Generator, Iterator
     from pathlib import Path
 
     from gateway.modules.tokens.service import TokenService
     from gateway.push.client import PartnerClient
     from gateway.push.outbox import Outbox
     from gateway.store.base import Partner
-    """Awaited with each stored batch."""
 
 __all__ = ("ImportSummary", "import_bytes", "import_file", "sync_partner", "target_kind_and_owners")
 
 BATCH = 5_000
+"""Records per batch of a JSON array."""
+BATCH_BYTES = 2**21
+"""Bytes of NDJSON per batch (about 8,000 tokens): one transaction and one change log entry each."""
+
 _decoder = msgspec.json.Decoder(Token)
+_encoder = msgspec.json.Encoder()
+_T = TypeVar("_T")
 
 
 class ImportSummary(msgspec.Struct, kw_only=True):
@@ -58,50 +73,191 @@ class ImportSummary(msgspec.Struct, kw_only=True):
             self.errors.append(f"{place}: {problem}")
 
 
-def target_kind_and_owners(partner: Partner | None, own_owners: set[tuple[str, str]]) -> tuple[str, set[tuple[str, str]]]:
+def target_kind_and_owners(
+    partner: Partner | None, own_owners: set[tuple[str, str]]
+) -> tuple[str, set[tuple[str, str]]]:
     """Where imported tokens go: a partner's namespace (owners = its parties) or our own eMSP tokens."""
     if partner is None:
         return OWN_TOKENS, own_owners
     return TOKENS, owners_of(partner.roles)
 
 
-def _records(data: bytes) -> Iterator[tuple[str, bytes | Any]]:
-    """(place, raw record) for a JSON array or NDJSON."""
+class _Piece(NamedTuple):
+    """A stretch of NDJSON, one record per line."""
+
+    data: bytes
+    first: int
+    """The number of its first line (for a JSON array: the index of its first element)."""
+    place: str
+    """What a number names: ``line``, ``index`` or ``page N index``."""
+    end: int | None = None
+    """Where the input goes on after it: a byte offset into the file, when it comes from one."""
+
+
+_OwnerTokens = tuple[str, str, list[int], list[str], list[int], list[bytes]]
+"""One owner's good tokens as :func:`gateway.core.validate_tokens` gives them: owner, lines, ids, micros, JSON."""
+
+
+class _Checked(NamedTuple):
+    piece: _Piece
+    owners: list[_OwnerTokens]
+    rejected: list[tuple[int, str]]
+
+
+def _checked(pieces: Iterator[_Piece]) -> Generator[_Checked, None, None]:
+    for piece in pieces:
+        yield _Checked(piece, *validate_tokens(piece.data, piece.first))
+
+
+def _ndjson_pieces(read: Callable[[int], bytes], offset: int, line: int) -> Iterator[_Piece]:
+    """Pieces of about :data:`BATCH_BYTES` that end at a line end, read from ``offset`` (which is line ``line``)."""
+    rest = b""
+    while block := read(BATCH_BYTES):
+        data = rest + block
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:  # a line longer than a piece: read on
+            rest = data
+            continue
+        piece, rest = data[:cut], data[cut:]
+        offset += cut
+        yield _Piece(piece, line, "line", offset)
+        line += piece.count(b"\n")
+    if rest:
+        yield _Piece(rest, line, "line", offset + len(rest))
+
+
+def _array_pieces(items: list[msgspec.Raw], skip: int, *, place: str = "index") -> Iterator[_Piece]:
+    """Batches of a JSON array's elements, each element compacted onto one line."""
+    for start in range(skip, len(items), BATCH):
+        lines = [msgspec.json.format(item, indent=-1) for item in items[start : start + BATCH]]
+        yield _Piece(b"\n".join(lines), start, place)
+
+
+def _after_records(data: bytes, skip: int) -> tuple[int, int]:
+    """The byte offset and the line number after the first ``skip`` non-blank lines of NDJSON."""
+    offset, line = 0, 1
+    while skip > 0 and offset < len(data):
+        end = data.find(b"\n", offset)
+        end = len(data) if end < 0 else end + 1
+        if data[offset:end].strip():
+            skip -= 1
+        offset, line = end, line + 1
+    return offset, line
+
+
+def _pieces_of(data: bytes, skip: int, summary: ImportSummary) -> Iterator[_Piece]:
+    """The pieces of a JSON array or NDJSON body after its first ``skip`` records (counted as read)."""
     stripped = data.lstrip()
     if stripped.startswith(b"["):
         try:
             items = msgspec.json.decode(stripped, type=list[msgspec.Raw])
         except msgspec.DecodeError as exc:
-            yield "array", exc
-            return
-        for index, item in enumerate(items):
-            yield f"index {index}", bytes(item)
-        return
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if line.strip():
-            yield f"line {number}", line
+            summary.reject("array", f"not a JSON array: {exc}")
+            return iter(())
+        summary.read += min(skip, len(items))
+        return _array_pieces(items, skip)
+    offset, line = _after_records(data, skip) if skip else (0, 1)
+    summary.read += skip
+    return _ndjson_pieces(io.BytesIO(data[offset:]).read, offset, line)
 
 
-def _validate(raw: bytes, owners: set[tuple[str, str]]) -> Token | str:
-    try:
-        token = _decoder.decode(raw)
-    except msgspec.DecodeError as exc:
-        return str(exc)
-    if (ci_key(token.country_code), ci_key(token.party_id)) not in owners:
-        return f"owner {token.country_code}/{token.party_id} is not a party of this namespace"
-    return token
+def _kept(column: list[_T], keep: list[bool]) -> list[_T]:
+    return [value for value, kept in zip(column, keep, strict=True) if kept]
+
+
+def _second_opinion(checked: _Checked, problems: list[tuple[int, str]]) -> list[_OwnerTokens]:
+    """The model's word on the lines the Rust parser refused: its own message, or the token after all.
+
+    The parser refuses a few spellings the model takes (a ``+0000`` offset, more than 18 fraction digits,
+    a repeated field); the model decides, so an import accepts exactly what a PUT does.
+    """
+    lines = checked.piece.data.split(b"\n")
+    found = []
+    for number, _ in checked.rejected:
+        try:
+            token = _decoder.decode(lines[number - checked.piece.first])
+            micros = to_micros(token.last_updated)
+        except (msgspec.DecodeError, ValueError) as exc:
+            problems.append((number, str(exc)))
+            continue
+        key = token_key(token.country_code, token.party_id, token.uid, token.type)
+        found.append((key.country_code, key.party_id, [number], [key.id], [micros], [_encoder.encode(token)]))
+    return found
+
+
+def _by_owner(found: list[_OwnerTokens]) -> list[_OwnerTokens]:
+    """One entry per owner, each in line order (so that a later line with the same key still wins)."""
+    merged: dict[tuple[str, str], _OwnerTokens] = {}
+    for owner in found:
+        earlier = merged.get(owner[:2])
+        if earlier is not None:
+            rows = sorted(zip(earlier[2] + owner[2], earlier[3] + owner[3], earlier[4] + owner[4],
+                              earlier[5] + owner[5], strict=True))
+            owner = (*owner[:2], [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows])
+        merged[owner[:2]] = owner
+    return list(merged.values())
+
+
+def _owner_batches(checked: _Checked, allowed: set[tuple[str, str]], summary: ImportSummary) -> list[OwnerObjects]:
+    """The owners' columns to store; counts the piece's records and rejects the bad ones, in line order."""
+    problems: list[tuple[int, str]] = []
+    found = checked.owners
+    if checked.rejected:
+        found = _by_owner(found + _second_opinion(checked, problems))
+    batches = []
+    for country_code, party_id, lines, ids, micros, data in found:
+        if (country_code, party_id) not in allowed:
+            problem = f"owner {country_code}/{party_id} is not a party of this namespace"
+            problems += ((line, problem) for line in lines)
+            continue
+        if micros and (min(micros) < -MAX_MICROS or max(micros) > MAX_MICROS):  # years before 1685 or after 2255
+            fits = [-MAX_MICROS <= value <= MAX_MICROS for value in micros]
+            problems += ((line, "Field `last_updated` is out of the supported range")
+                         for line, fit in zip(lines, fits, strict=True) if not fit)
+            ids, micros, data = _kept(ids, fits), _kept(micros, fits), _kept(data, fits)
+        batches.append(OwnerObjects(country_code=country_code, party_id=party_id, ids=ids, micros=micros, data=data))
+    summary.read += sum(len(batch.ids) for batch in batches) + len(problems)
+    for number, problem in sorted(problems):
+        summary.reject(f"{checked.piece.place} {number}", problem)
+    return batches
 
 
 async def _store(
-    service: TokenService, kind: str, tokens: list[Token], summary: ImportSummary, outbox: Outbox | None = None
+    service: TokenService, kind: str, batches: list[OwnerObjects], summary: ImportSummary, outbox: Outbox | None = None
 ) -> None:
     """Store one batch; with ``outbox`` (our own tokens), their PUTs to every CPO partner in the same write."""
-    messages = await own_token_messages(outbox, tokens) if outbox is not None else []
-    added = await service.put_many(tokens, kind, outbox=messages)
-    summary.added += added
-    summary.replaced += len(tokens) - added
-    if outbox is not None:
+    if not batches:
+        return
+    if outbox is None:
+        added = await service.put_owners(batches, kind)
+    else:
+        tokens = [_decoder.decode(data) for batch in batches for data in batch.data]
+        messages = await own_token_messages(outbox, tokens)
+        added = await service.put_many(tokens, kind, outbox=messages)
         outbox.written(messages)
+    summary.added += added
+    summary.replaced += sum(len(batch.ids) for batch in batches) - added
+
+
+async def _ingest(
+    service: TokenService, kind: str, allowed: set[tuple[str, str]], pieces: Iterator[_Piece],
+    summary: ImportSummary, committed: Callable[[_Piece], None] | None = None, outbox: Outbox | None = None,
+) -> None:
+    """Validate and store every piece; the next piece is read and validated on a thread meanwhile."""
+    checked = _checked(pieces)
+    upcoming = asyncio.ensure_future(asyncio.to_thread(next, checked, None))
+    try:
+        while (current := await upcoming) is not None:
+            upcoming = asyncio.ensure_future(asyncio.to_thread(next, checked, None))
+            await _store(service, kind, _owner_batches(current, allowed, summary), summary, outbox)
+            if committed is not None:
+                committed(current.piece)
+    finally:
+        if not upcoming.done():  # the thread cannot be stopped: let it finish before the input is closed
+            await asyncio.wait([upcoming])
+        if not upcoming.cancelled():
+            upcoming.exception()  # retrieved: an error there is not news once this one is raised
+        checked.close()
 
 
 async def import_bytes(
@@ -113,26 +269,9 @@ async def import_bytes(
     With ``outbox`` (our own tokens), each batch is stored together with its PUTs to every CPO partner.
     """
     summary = ImportSummary(resumed_from=skip)
-    batch: list[Token] = []
-    for place, raw in _records(data):
-        if isinstance(raw, Exception):
-            summary.reject(place, f"not a JSON array: {raw}")
-            break
-        summary.read += 1
-        if summary.read <= skip:
-            continue
-        checked = _validate(raw, owners)
-        if isinstance(checked, str):
-            summary.reject(place, checked)
-            continue
-        batch.append(checked)
-        if len(batch) >= BATCH:
-            await _store(service, kind, batch, summary, outbox)
-            batch = []
-            if on_batch is not None:
-                on_batch(summary)
-    if batch:
-        await _store(service, kind, batch, summary, outbox)
+    pieces = _pieces_of(data, skip, summary)
+    await _ingest(service, kind, owners, pieces, summary, None if on_batch is None else lambda _: on_batch(summary),
+                  outbox)
     if on_batch is not None:
         on_batch(summary)
     return summary
@@ -142,37 +281,68 @@ class _Checkpoint(msgspec.Struct):
     size: int
     mtime_ns: int
     records: int
+    offset: int | None = None
+    """NDJSON: the byte offset after the last committed record (absent in checkpoints of older versions)."""
+    line: int = 1
+    """NDJSON: the number of the line at ``offset``."""
 
 
 def _checkpoint_path(path: Path) -> Path:
     return path.with_name(path.name + ".import-checkpoint")
 
 
+def _saved_checkpoint(marker: Path, stat: os.stat_result) -> _Checkpoint | None:
+    """The checkpoint an interrupted import of the same, unchanged file left, if any."""
+    if not marker.exists():
+        return None
+    try:
+        saved = msgspec.json.decode(marker.read_bytes(), type=_Checkpoint)
+    except msgspec.DecodeError:
+        return None
+    return saved if (saved.size, saved.mtime_ns) == (stat.st_size, stat.st_mtime_ns) else None
+
+
+def _is_array(path: Path) -> bool:
+    with path.open("rb") as file:
+        while block := file.read(4096):
+            if stripped := block.lstrip():
+                return stripped.startswith(b"[")
+    return False
+
+
 async def import_file(
     service: TokenService, path: Path, kind: str, owners: set[tuple[str, str]],
     progress: Callable[[ImportSummary], None] | None = None, outbox: Outbox | None = None,
 ) -> ImportSummary:
-    """Import a file, resuming after the last batch an interrupted run committed (same file, unchanged)."""
+    """Import a file, resuming after the last batch an interrupted run committed (same file, unchanged).
+
+    NDJSON is streamed; a JSON array is read whole.
+    """
     stat = os.stat(path)
     marker = _checkpoint_path(path)
-    skip = 0
-    if marker.exists():
-        try:
-            saved = msgspec.json.decode(marker.read_bytes(), type=_Checkpoint)
-        except msgspec.DecodeError:
-            saved = None
-        if saved is not None and (saved.size, saved.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-            skip = saved.records
+    saved = _saved_checkpoint(marker, stat)
+    summary = ImportSummary(resumed_from=saved.records if saved else 0)
 
-    def committed(summary: ImportSummary) -> None:
-        done = summary.read
-        marker.write_bytes(msgspec.json.encode(_Checkpoint(size=stat.st_size, mtime_ns=stat.st_mtime_ns,
-                                                           records=done)))
+    def committed(piece: _Piece) -> None:
+        checkpoint = _Checkpoint(size=stat.st_size, mtime_ns=stat.st_mtime_ns, records=summary.read)
+        if piece.end is not None:
+            checkpoint.offset, checkpoint.line = piece.end, piece.first + piece.data.count(b"\n")
+        marker.write_bytes(msgspec.json.encode(checkpoint))
         if progress is not None:
             progress(summary)
 
-    summary = await import_bytes(service, path.read_bytes(), kind, owners, skip=skip, on_batch=committed,
-                                 outbox=outbox)
+    if _is_array(path) or (saved is not None and saved.offset is None):
+        pieces = _pieces_of(path.read_bytes(), saved.records if saved else 0, summary)
+        await _ingest(service, kind, owners, pieces, summary, committed, outbox)
+    else:
+        offset, line = (saved.offset or 0, saved.line) if saved else (0, 1)
+        summary.read = summary.resumed_from
+        with path.open("rb") as file:
+            file.seek(offset)
+            await _ingest(service, kind, owners, _ndjson_pieces(file.read, offset, line), summary, committed,
+                          outbox)
+    if progress is not None:
+        progress(summary)
     marker.unlink(missing_ok=True)
     return summary
 
@@ -202,16 +372,8 @@ async def sync_partner(
         reply = await client.call("GET", url, partner.token_out, plain=partner.plain_auth, params=params)
         ensure_success(reply, f"GET {url}")
         summary.pages += 1
-        tokens: list[Token] = []
-        for index, raw in enumerate(msgspec.json.decode(reply.data or b"[]", type=list[msgspec.Raw])):
-            summary.read += 1
-            checked = _validate(bytes(raw), owners)
-            if isinstance(checked, str):
-                summary.reject(f"page {summary.pages} index {index}", checked)
-            else:
-                tokens.append(checked)
-        if tokens:
-            await _store(service, TOKENS, tokens, summary)
+        items = msgspec.json.decode(reply.data or b"[]", type=list[msgspec.Raw])
+        await _ingest(service, TOKENS, owners, _array_pieces(items, 0, place=f"page {summary.pages} index"), summary)
         if progress is not None:
             progress(summary)
         url, params = _next_link(reply.headers.get("link")), None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ from gateway.store.base import Expect, ObjectKey, Put, StoredObject, retry_confl
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from gateway.store.base import OutboxMessage, Store
+    from gateway.store.base import OutboxMessage, OwnerObjects, Store
 
 __all__ = ("OWN_TOKENS", "TOKENS", "TOPIC", "TokenService", "token_key")
 
@@ -156,6 +157,19 @@ class TokenService:
             return await self.store.put_objects(kind, objects)
         payload = b"\n".join(obj.data for obj in objects)
         created = await self.store.put_objects(kind, objects, publish=(TOPIC, payload))
+        if self.cache is not None:
+            await asyncio.to_thread(self.cache.load, payload)
+        return created
+
+    async def put_owners(self, owners: Sequence[OwnerObjects], kind: str = TOKENS) -> int:
+        """Store validated tokens given per owner (ids ``TYPE:UID``, JSON as :func:`_stored` encodes it) in one
+        durable batch and announce them, like :meth:`put_many`; returns how many were new."""
+        if not any(owner.ids for owner in owners):
+            return 0
+        if kind != TOKENS:
+            return await self.store.put_owner_objects(kind, owners)
+        payload = b"\n".join(itertools.chain.from_iterable(owner.data for owner in owners))
+        created = await self.store.put_owner_objects(kind, owners, publish=(TOPIC, payload))
         if self.cache is not None:
             await asyncio.to_thread(self.cache.load, payload)
         return created
