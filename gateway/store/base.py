@@ -381,8 +381,10 @@ class Store(Protocol):
         """Create or replace many objects, given column by column per owner, in one transaction (with one
         ``publish`` entry). Returns how many were new; a key repeated counts once and its last occurrence wins.
 
-        The same write as :meth:`put_objects`, for bulk imports. Raises ``ValueError`` (and writes nothing)
-        when the columns of an owner differ in length or a timestamp is out of range.
+        The same write as :meth:`put_objects`, for bulk imports. Calls made while earlier ones still run are
+        applied in the order they were made, so an importer may send its next batch before the previous one
+        is acknowledged. Raises ``ValueError`` (and writes nothing) when the columns of an owner differ in
+        length or a timestamp is out of range.
         """
         ...
 

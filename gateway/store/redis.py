@@ -61,6 +61,7 @@ from redis.exceptions import ResponseError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.store import _outbox_redis as outbox_lua
+from gateway.store import _resp as resp
 from gateway.store._codec import (
     check_max_len,
     check_owner_objects,
@@ -233,40 +234,6 @@ def _outbox_message(message_id: str, fields: list[Any]) -> OutboxMessage:
     )
 
 
-# -- the Redis protocol (RESP2), written directly for bulk writes ---------------------------------------------
-
-_BULK = b"$%d\r\n%b\r\n".__mod__
-_PAIR = b"$%d\r\n%b\r\n$%d\r\n%b\r\n".__mod__
-
-
-def _resp_bulk(arg: bytes) -> bytes:
-    return _BULK((len(arg), arg))
-
-
-def _resp_command(*args: bytes) -> bytes:
-    return b"*%d\r\n" % len(args) + b"".join(map(_resp_bulk, args))
-
-
-def _resp_pairs(first: list[bytes], second: list[bytes]) -> bytes:
-    """Alternating arguments ``first[0] second[0] first[1] ...``, each framed."""
-    return b"".join(map(_PAIR, zip(map(len, first), first, map(len, second), second, strict=True)))
-
-
-def _resp_mset(key_prefix: bytes, ids: list[bytes], micros: list[int], data: list[bytes]) -> bytes:
-    """``MSET`` of every object's key and value (``last_updated`` then JSON, see the module docstring)."""
-    keys = list(map(key_prefix.__add__, ids))
-    values = list(map(bytes.__add__, map(_TIME.pack, micros), data))
-    return b"*%d\r\n$4\r\nMSET\r\n" % (1 + 2 * len(keys)) + _resp_pairs(keys, values)
-
-
-def _resp_zadd(framed_key: bytes, scores: list[bytes], members: list[bytes]) -> bytes:
-    return b"*%d\r\n$4\r\nZADD\r\n" % (2 + 2 * len(scores)) + framed_key + _resp_pairs(scores, members)
-
-
-_MULTI = _resp_command(b"MULTI")
-_EXEC = _resp_command(b"EXEC")
-
-
 _Encoded = tuple[tuple[str, str], str, str, int, bytes, bytes]
 """An object ready to write: owner, its key, its id, ``last_updated`` micros, value and global index member."""
 
@@ -300,6 +267,7 @@ class RedisStore:
         self._owner_tags: dict[tuple[str, str], str] = {}
 
         self._outbox_scripts: dict[str, Any] = {}
+        self._bulk: resp.BulkLine | None = None
 
     @classmethod
     def from_url(cls, url: str, *, publish_max_len: int = PUBLISH_MAX_LEN) -> RedisStore:
@@ -326,6 +294,7 @@ class RedisStore:
         self._page = client.register_script(_PAGE_SCRIPT)
         self._set_expiring = client.register_script(_SET_EXPIRING_SCRIPT)
         self._outbox_scripts = {name: client.register_script(getattr(outbox_lua, name)) for name in outbox_lua.__all__}
+        self._bulk = resp.BulkLine(client.connection_pool)
         # Only change log reads use this one (see the module docstring); it connects on first use.
         self._log_client = aioredis.Redis.from_url(self.url, decode_responses=False, socket_timeout=None)
 
@@ -333,7 +302,10 @@ class RedisStore:
         """Close the connection pools. The store can be opened again."""
         client, self._client, self._page = self._client, None, None
         log_client, self._log_client = self._log_client, None
+        bulk_line, self._bulk = self._bulk, None
         try:
+            if bulk_line is not None:
+                await bulk_line.close()
             if client is not None:
                 await client.aclose()
         finally:
@@ -382,6 +354,12 @@ class RedisStore:
     def _expiring_tag(self, namespace: str) -> str:
         _check_name(namespace, ":{}", "Namespace")
         return f"{self.prefix}:{{exp:{namespace}}}:"
+
+    @property
+    def _bulk_line(self) -> resp.BulkLine:
+        if self._bulk is None:
+            raise RuntimeError(f"{self!r} is not open: call `await store.open()` first")
+        return self._bulk
 
     @property
     def _redis(self) -> aioredis.Redis:
@@ -553,59 +531,39 @@ class RedisStore:
         """The same keys and index entries as :meth:`put_objects`, in one ``MULTI``/``EXEC``, for bulk imports.
 
         The commands are written in the Redis protocol here, a list operation per column rather than a
-        redis-py call per argument, and sent as one write on a connection of the pool.
+        redis-py call per argument, and pipelined on one connection (:class:`gateway.store._resp.BulkLine`):
+        calls made while earlier ones are still waiting for the server are applied in call order.
         """
         check_owner_objects(owners)
         owners = [owner for owner in owners if owner.ids]
         if not owners and publish is None:
             return 0
-        everyone = _resp_bulk(self._global_index(kind).encode())
-        commands = [_MULTI]
-        global_scores: list[bytes] = []
-        global_members: list[bytes] = []
+        commands = [resp.MULTI]
+        everyone: list[bytes] = []
         for owner in owners:
-            ids = list(map(str.encode, owner.ids))
+            count, ids = len(owner.ids), list(map(str.encode, owner.ids))
             scores = list(map(b"%d".__mod__, owner.micros))
+            times = list(map(_TIME.pack, owner.micros))  # each value is 8 bytes of time, then the JSON
             tag = self._owner_tag(owner.country_code, owner.party_id)
-            commands.append(_resp_mset(f"{tag}:obj:{kind}:".encode(), ids, owner.micros, owner.data))
-            commands.append(_resp_zadd(_resp_bulk(f"{tag}:idx:{kind}".encode()), scores, ids))
-            prefix = _global_member(ObjectKey(owner.country_code, owner.party_id, ""))
-            global_scores += scores
-            global_members += map(prefix.__add__, map(_escape_bytes, ids))
-        if global_members:
-            commands.append(_resp_zadd(everyone, global_scores, global_members))
+            keys = (f"{tag}:obj:{kind}:".encode(), ids)
+            commands.append(resp.head(b"MSET", 2 * count) + resp.rows(count, keys, (times, owner.data)))
+            index = resp.bulk(f"{tag}:idx:{kind}".encode())
+            commands.append(resp.head(b"ZADD", 1 + 2 * count) + index + resp.rows(count, (scores,), (ids,)))
+            owner_member = _global_member(ObjectKey(owner.country_code, owner.party_id, ""))
+            everyone.append(resp.rows(count, (scores,), (owner_member, list(map(_escape_bytes, ids)))))
+        if everyone:
+            total = sum(len(owner.ids) for owner in owners)
+            index = resp.bulk(self._global_index(kind).encode())
+            commands.append(b"".join([resp.head(b"ZADD", 1 + 2 * total), index, *everyone]))
         if publish is not None:
             commands.append(self._resp_publish(*publish))
-        commands.append(_EXEC)
-        replies = await self._transaction(commands)
+        commands.append(resp.EXEC)
+        replies = await self._bulk_line.transaction(commands)
         return sum(replies[1 : 2 * len(owners) : 2])  # the owners' ZADD replies: members that were new
-
-    async def _transaction(self, commands: list[bytes]) -> list[Any]:
-        """Send ``MULTI``, commands and ``EXEC`` written in the protocol; return ``EXEC``'s replies.
-
-        Raises:
-            ResponseError: The server refused a command (nothing was written) or one failed in ``EXEC``.
-        """
-        pool = self._redis.connection_pool
-        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
-        try:
-            await connection.send_packed_command(commands)
-            for _ in range(len(commands) - 1):  # +OK for MULTI, +QUEUED for each command
-                await connection.read_response()
-            replies: list[Any] = await connection.read_response()
-        except BaseException:
-            await connection.disconnect()  # replies may be left unread: never reuse this connection
-            raise
-        finally:
-            await pool.release(connection)
-        for reply in replies:
-            if isinstance(reply, ResponseError):
-                raise reply
-        return replies
 
     def _resp_publish(self, topic: str, payload: bytes) -> bytes:
         trim = (b"MAXLEN", b"~", b"%d" % self.publish_max_len)
-        return _resp_command(b"XADD", self._log_key(topic).encode(), *trim, b"*", _PAYLOAD, payload)
+        return resp.command(b"XADD", self._log_key(topic).encode(), *trim, b"*", _PAYLOAD, payload)
 
     async def get_object(self, kind: str, key: ObjectKey) -> StoredObject | None:
         """Return one object, or ``None``."""

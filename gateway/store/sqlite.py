@@ -464,7 +464,10 @@ class SqliteStore:
     async def put_owner_objects(
         self, kind: str, owners: Sequence[OwnerObjects], *, publish: tuple[str, bytes] | None = None
     ) -> int:
-        """Create or replace many objects given per owner in one transaction (with one ``publish`` entry)."""
+        """Create or replace many objects given per owner in one transaction (with one ``publish`` entry).
+
+        Calls are applied in call order: the one write thread takes them first come, first served.
+        """
         check_owner_objects(owners)
         rows = [
             (kind, owner.country_code, owner.party_id, object_id, micros, data)

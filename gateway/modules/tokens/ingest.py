@@ -158,7 +158,9 @@ def _pieces_of(data: bytes, skip: int, summary: ImportSummary) -> Iterator[_Piec
         return _array_pieces(items, skip)
     offset, line = _after_records(data, skip) if skip else (0, 1)
     summary.read += skip
-    return _ndjson_pieces(io.BytesIO(data[offset:]).read, offset, line)
+    body = io.BytesIO(data)  # shares ``data``'s buffer: no copy
+    body.seek(offset)
+    return _ndjson_pieces(body.read, offset, line)
 
 
 def _kept(column: list[_T], keep: list[bool]) -> list[_T]:
@@ -222,6 +224,15 @@ def _owner_batches(checked: _Checked, allowed: set[tuple[str, str]], summary: Im
     return batches
 
 
+class _Storing(NamedTuple):
+    """A piece sent to the store and not yet acknowledged."""
+
+    write: asyncio.Future[None]
+    piece: _Piece
+    records: int
+    """Records read up to the end of the piece."""
+
+
 async def _store(
     service: TokenService, kind: str, batches: list[OwnerObjects], summary: ImportSummary, outbox: Outbox | None = None
 ) -> None:
@@ -239,25 +250,56 @@ async def _store(
     summary.replaced += sum(len(batch.ids) for batch in batches) - added
 
 
+async def _commit(storing: _Storing, committed: Callable[[_Piece, int], None] | None) -> None:
+    """Wait until a piece is stored, then record it as committed."""
+    await storing.write
+    if committed is not None:
+        committed(storing.piece, storing.records)
+
+
 async def _ingest(
     service: TokenService, kind: str, allowed: set[tuple[str, str]], pieces: Iterator[_Piece],
-    summary: ImportSummary, committed: Callable[[_Piece], None] | None = None, outbox: Outbox | None = None,
+    summary: ImportSummary, committed: Callable[[_Piece, int], None] | None = None, outbox: Outbox | None = None,
 ) -> None:
-    """Validate and store every piece; the next piece is read and validated on a thread meanwhile."""
+    """Validate and store every piece, in order, keeping the reader, the client and the store busy at once.
+
+    While a piece is being stored, the next one is read and validated on a thread, then sent before the
+    first is acknowledged (the store applies :meth:`~gateway.store.base.Store.put_owner_objects` calls in
+    order). A piece is committed, and ``committed`` called for it, once the store has acknowledged it.
+    With ``outbox``, each piece is stored before the next is sent: those writes carry outbox messages
+    whose order matters per lane, and the store does not order concurrent ones.
+    """
     checked = _checked(pieces)
     upcoming = asyncio.ensure_future(asyncio.to_thread(next, checked, None))
+    storing: _Storing | None = None
     try:
         while (current := await upcoming) is not None:
             upcoming = asyncio.ensure_future(asyncio.to_thread(next, checked, None))
-            await _store(service, kind, _owner_batches(current, allowed, summary), summary, outbox)
-            if committed is not None:
-                committed(current.piece)
+            batches = _owner_batches(current, allowed, summary)
+            write = asyncio.ensure_future(_store(service, kind, batches, summary, outbox))
+            previous, storing = storing, _Storing(write, current.piece, summary.read)
+            if previous is not None:
+                await _commit(previous, committed)
+            if outbox is not None:
+                last, storing = storing, None
+                await _commit(last, committed)
+        if storing is not None:
+            last, storing = storing, None
+            await _commit(last, committed)
     finally:
-        if not upcoming.done():  # the thread cannot be stopped: let it finish before the input is closed
-            await asyncio.wait([upcoming])
-        if not upcoming.cancelled():
-            upcoming.exception()  # retrieved: an error there is not news once this one is raised
+        await _settle(upcoming, None if storing is None else storing.write)
         checked.close()
+
+
+async def _settle(*futures: asyncio.Future[Any] | None) -> None:
+    """After a failure: let the reader thread and a write already sent finish (neither can be called back),
+    so that nothing changes the store once the import has raised. The write is not committed."""
+    running = [future for future in futures if future is not None]
+    if running:
+        await asyncio.wait(running)
+    for future in running:
+        if not future.cancelled():
+            future.exception()  # retrieved: it is not news once the first error is raised
 
 
 async def import_bytes(
@@ -270,8 +312,8 @@ async def import_bytes(
     """
     summary = ImportSummary(resumed_from=skip)
     pieces = _pieces_of(data, skip, summary)
-    await _ingest(service, kind, owners, pieces, summary, None if on_batch is None else lambda _: on_batch(summary),
-                  outbox)
+    await _ingest(service, kind, owners, pieces, summary,
+                  None if on_batch is None else lambda _piece, _records: on_batch(summary), outbox)
     if on_batch is not None:
         on_batch(summary)
     return summary
@@ -323,8 +365,8 @@ async def import_file(
     saved = _saved_checkpoint(marker, stat)
     summary = ImportSummary(resumed_from=saved.records if saved else 0)
 
-    def committed(piece: _Piece) -> None:
-        checkpoint = _Checkpoint(size=stat.st_size, mtime_ns=stat.st_mtime_ns, records=summary.read)
+    def committed(piece: _Piece, records: int) -> None:
+        checkpoint = _Checkpoint(size=stat.st_size, mtime_ns=stat.st_mtime_ns, records=records)
         if piece.end is not None:
             checkpoint.offset, checkpoint.line = piece.end, piece.first + piece.data.count(b"\n")
         marker.write_bytes(msgspec.json.encode(checkpoint))

@@ -69,6 +69,8 @@ class TokenService:
         self.cache = cache
         self._cursor: str | None = None
         self._follower: asyncio.Task[None] | None = None
+        self._loading = asyncio.Lock()
+        """Bulk writes running at once load this worker's cache one at a time, in the order they were stored."""
 
     # -- cache lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -163,7 +165,11 @@ class TokenService:
 
     async def put_owners(self, owners: Sequence[OwnerObjects], kind: str = TOKENS) -> int:
         """Store validated tokens given per owner (ids ``TYPE:UID``, JSON as :func:`_stored` encodes it) in one
-        durable batch and announce them, like :meth:`put_many`; returns how many were new."""
+        durable batch and announce them, like :meth:`put_many`; returns how many were new.
+
+        A caller may start the next batch before this one returns: the store applies batches in call order,
+        and this worker's cache loads them in that order too.
+        """
         if not any(owner.ids for owner in owners):
             return 0
         if kind != TOKENS:
@@ -171,7 +177,8 @@ class TokenService:
         payload = b"\n".join(itertools.chain.from_iterable(owner.data for owner in owners))
         created = await self.store.put_owner_objects(kind, owners, publish=(TOPIC, payload))
         if self.cache is not None:
-            await asyncio.to_thread(self.cache.load, payload)
+            async with self._loading:
+                await asyncio.to_thread(self.cache.load, payload)
         return created
 
     async def patch(self, key: ObjectKey, body: bytes, *, validation_http_status: int, kind: str = TOKENS) -> Token:

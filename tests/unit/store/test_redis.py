@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from unittest.mock import ANY
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from gateway.store import create_store
 from gateway.store._codec import to_micros
-from gateway.store.base import ObjectKey, Partner, PartnerRole, StoredObject
+from gateway.store.base import ObjectKey, OwnerObjects, Partner, PartnerRole, StoredObject
 from gateway.store.redis import RedisStore
 
 if TYPE_CHECKING:
@@ -123,3 +125,50 @@ def test_redis_from_url_passes_the_log_length() -> None:
     assert create_store("redis://127.0.0.1:6379/0", publish_max_len=5).publish_max_len == 5  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="publish_max_len"):
         RedisStore.from_url("redis://127.0.0.1:6379/0", publish_max_len=0)
+
+
+def _one(object_id: str, micros: int, data: bytes, owner: tuple[str, str] = ("NL", "ABC")) -> list[OwnerObjects]:
+    return [OwnerObjects(country_code=owner[0], party_id=owner[1], ids=[object_id], micros=[micros], data=[data])]
+
+
+async def test_redis_owner_objects_write_the_same_keys_and_values_as_put_object(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    await redis_store.put_object("tokens", StoredObject(key=ObjectKey("NL", "ABC", "RFID:01"), last_updated=MOMENT,
+                                                        data=b"{}"))
+    by_put = {key: await raw.dump(key) for key in await raw.keys("*")}
+    await raw.flushdb()
+    await redis_store.put_owner_objects("tokens", _one("RFID:01", to_micros(MOMENT), b"{}"))
+    assert {key: await raw.dump(key) for key in await raw.keys("*")} == by_put
+
+
+async def test_redis_owner_objects_calls_in_flight_apply_in_call_order(redis_store: RedisStore) -> None:
+    writes = [redis_store.put_owner_objects("tokens", _one("RFID:01", n, b"%d" % n)) for n in range(30)]
+    assert await asyncio.gather(*writes) == [1] + [0] * 29
+    stored = await redis_store.get_object("tokens", ObjectKey("NL", "ABC", "RFID:01"))
+    assert stored is not None
+    assert stored.data == b"29"
+
+
+async def test_redis_owner_objects_a_refused_transaction_raises_and_the_next_one_works(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    await raw.set("ocpi:{NL*BAD}:idx:tokens", b"not a sorted set")
+    bad = redis_store.put_owner_objects("tokens", _one("RFID:01", 1, b"{}", owner=("NL", "BAD")))
+    good = redis_store.put_owner_objects("tokens", _one("RFID:02", 1, b"{}"))
+    results = await asyncio.gather(bad, good, return_exceptions=True)
+    assert isinstance(results[0], ResponseError)
+    assert "WRONGTYPE" in str(results[0])
+    assert results[1] == 1
+    assert await redis_store.put_owner_objects("tokens", _one("RFID:03", 1, b"{}")) == 1
+    assert await redis_store.count_objects("tokens", owner=("NL", "ABC")) == 2
+
+
+async def test_redis_owner_objects_cancelled_while_in_flight_leave_the_store_usable(redis_store: RedisStore) -> None:
+    tasks = [asyncio.ensure_future(redis_store.put_owner_objects("tokens", _one(f"RFID:{n}", n, b"{}")))
+             for n in range(20)]
+    await asyncio.sleep(0)
+    tasks[3].cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert await redis_store.put_owner_objects("tokens", _one("RFID:last", 1, b"{}")) == 1
+    assert await redis_store.get_object("tokens", ObjectKey("NL", "ABC", "RFID:last")) is not None
