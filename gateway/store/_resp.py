@@ -67,9 +67,9 @@ def rows(count: int, *args: tuple[Part, ...]) -> bytes:
                 lengths = map(add, lengths, map(len, part))
         sizes = list(lengths)
         out[at::width] = map(_HEADS.__getitem__ if max(sizes, default=0) < len(_HEADS) else _HEAD, sizes)
-        for at, part in enumerate(parts, start=at + 1):
-            out[at::width] = repeat(part, count) if isinstance(part, bytes) else part
-        at += 2  # the CRLF after the argument is already there
+        for offset, part in enumerate(parts, start=1):
+            out[at + offset :: width] = repeat(part, count) if isinstance(part, bytes) else part
+        at += len(parts) + 2  # its length line, its parts, and the CRLF already in place
     return b"".join(out)
 
 
@@ -80,63 +80,75 @@ EXEC = command(b"EXEC")
 class BulkLine:
     """Transactions pipelined on one connection of a pool, applied in the order they were called.
 
-    A failure or a cancellation while a transaction's replies are outstanding drops the connection
-    (its replies can no longer be told apart): that transaction and the ones sent after it on the same
-    connection fail, whether or not the server applied them.
+    The connection is taken from the pool by the first transaction of a burst and given back when the
+    last one has read its replies, so an idle line holds nothing (and the pool checks the connection
+    before it is used again). A failure or a cancellation while a transaction's replies are outstanding
+    drops the connection (its replies can no longer be told apart): that transaction and the ones sent
+    after it on the same connection fail, whether or not the server applied them.
     """
 
     def __init__(self, pool: ConnectionPool) -> None:
-        """Use a connection of ``pool``, taken on the first transaction."""
+        """Use connections of ``pool``."""
         self._pool = pool
         self._connection: AbstractConnection | None = None
-        self._generation = 0
         self._sending = asyncio.Lock()
         self._last_read: asyncio.Future[None] | None = None
 
     async def transaction(self, commands: list[bytes]) -> list[Any]:
         """Send ``MULTI``, the commands and ``EXEC`` (all in ``commands``); return ``EXEC``'s replies.
 
+        Like redis-py's pipelines, a transaction whose connection broke (a connection the server closed
+        while it sat in the pool, say) is sent once more on a new connection. Transactions retried in a
+        burst are sent again in their order.
+
         Raises:
             ResponseError: The server refused a command (nothing was written) or one failed in ``EXEC``.
-            redis.exceptions.ConnectionError: The connection broke, here or in an earlier transaction
-                whose replies were still being read.
+            redis.exceptions.ConnectionError: The connection broke twice.
         """
+        try:
+            return await self._transaction(commands)
+        except RedisConnectionError:
+            return await self._transaction(commands)
+
+    async def _transaction(self, commands: list[bytes]) -> list[Any]:
         async with self._sending:
             if self._connection is None:
                 self._connection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
-            connection, generation = self._connection, self._generation
+            connection = self._connection
             earlier, read = self._last_read, asyncio.get_running_loop().create_future()
             self._last_read = read
             try:
                 await connection.send_packed_command(commands)
             except BaseException:
                 read.set_result(None)
-                await self._drop(generation)
+                await self._drop(connection)
                 raise
         try:
             if earlier is not None:
                 await asyncio.shield(earlier)
-            if generation != self._generation:
+            if self._connection is not connection:
                 raise RedisConnectionError("An earlier transaction on this connection failed; this one may be lost")
             for _ in range(len(commands) - 1):  # +OK for MULTI, +QUEUED for each command
                 await connection.read_response()
             replies: list[Any] = await connection.read_response()
         except BaseException:
-            await self._drop(generation)
+            await self._drop(connection)
             raise
         finally:
             read.set_result(None)
+            if self._last_read is read and self._connection is connection:  # the last of the burst
+                self._connection = None
+                await self._pool.release(connection)
         for reply in replies:
             if isinstance(reply, ResponseError):
                 raise reply
         return replies
 
-    async def _drop(self, generation: int) -> None:
-        """Drop the connection of ``generation`` (once): replies may be left unread on it."""
-        if generation != self._generation or self._connection is None:
+    async def _drop(self, connection: AbstractConnection) -> None:
+        """Drop ``connection`` if it is still the line's: replies may be left unread on it."""
+        if self._connection is not connection:
             return
-        connection, self._connection = self._connection, None
-        self._generation += 1
+        self._connection = None
         try:
             await connection.disconnect()
         finally:

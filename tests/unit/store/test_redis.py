@@ -172,3 +172,12 @@ async def test_redis_owner_objects_cancelled_while_in_flight_leave_the_store_usa
     await asyncio.gather(*tasks, return_exceptions=True)
     assert await redis_store.put_owner_objects("tokens", _one("RFID:last", 1, b"{}")) == 1
     assert await redis_store.get_object("tokens", ObjectKey("NL", "ABC", "RFID:last")) is not None
+
+
+async def test_redis_owner_objects_survive_the_server_dropping_idle_connections(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    assert await redis_store.put_owner_objects("tokens", _one("RFID:01", 1, b"{}")) == 1
+    await raw.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")  # an idle timeout, say
+    assert await redis_store.put_owner_objects("tokens", _one("RFID:02", 1, b"{}")) == 1
+    assert await redis_store.count_objects("tokens") == 2
