@@ -53,7 +53,7 @@ bench-quick: build-prod tools ## every benchmark once with tiny sizes (what CI r
 
 lint: install ## ruff, mypy and clippy
 	$(BIN)/pip install -q -e . --no-deps >/dev/null 2>&1 || true
-	$(BIN)/pip install -q ruff mypy
+	$(BIN)/pip install -q "ruff==0.17.6" mypy
 	$(BIN)/ruff check gateway tests benchmarks
 	cargo clippy --all-targets -- -D warnings
 

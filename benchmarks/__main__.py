@@ -9,10 +9,12 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from benchmarks._result import Result
+if TYPE_CHECKING:
+    from benchmarks._result import Result
 
 __all__ = ("discover", "main", "render")
 

@@ -58,7 +58,7 @@ def granian_server(target: str, env: Mapping[str, str] | None = None, *, health_
     port = _free_port()
     args = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--workers", "1",
             "--host", "127.0.0.1", "--port", str(port), "--no-ws", "--log-level", "warning", target]
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's log outlives this block; closed with the server
     process = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True, cwd=Path(__file__).parent.parent)
     url = f"http://127.0.0.1:{port}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
@@ -27,8 +28,10 @@ from benchmarks._load import (
     versus_floor,
     wrk,
 )
-from benchmarks._result import Result
 from benchmarks.data import tokens_token
+
+if TYPE_CHECKING:
+    from benchmarks._result import Result
 
 __all__ = ("run",)
 

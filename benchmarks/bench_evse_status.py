@@ -17,7 +17,6 @@ import httpx
 
 from benchmarks._load import granian_server, versus_floor, wrk
 from benchmarks._redis import redis_server
-from benchmarks._result import Result
 from benchmarks.data import locations_location
 from gateway.modules.locations.models import Location
 from gateway.modules.locations.service import OWN, LocationService
@@ -25,6 +24,7 @@ from gateway.store import create_store
 
 if TYPE_CHECKING:
     from benchmarks._load import LoadResult
+    from benchmarks._result import Result
 
 __all__ = ("run",)
 

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
@@ -29,10 +30,12 @@ from benchmarks._load import (
     versus_floor,
     wrk,
 )
-from benchmarks._result import Result
 from benchmarks.data import tokens_token
 from gateway.modules.tokens.service import TOKENS
 from gateway.store import create_store
+
+if TYPE_CHECKING:
+    from benchmarks._result import Result
 
 __all__ = ("create_bare_app", "run")
 

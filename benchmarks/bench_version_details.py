@@ -8,12 +8,15 @@ import base64
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from benchmarks._load import granian_server, versus_floor, wrk
-from benchmarks._result import Result
 from gateway.store import Partner, PartnerRole, create_store
+
+if TYPE_CHECKING:
+    from benchmarks._result import Result
 
 __all__ = ("run",)
 

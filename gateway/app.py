@@ -131,7 +131,9 @@ async def health(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {"status": "ok", "store": state.settings.store.split(":", 1)[0]}
 
 
-def create_app(settings: Settings | None = None, extra_route_handlers: Sequence[ControllerRouterHandler] = ()) -> Litestar:
+def create_app(
+    settings: Settings | None = None, extra_route_handlers: Sequence[ControllerRouterHandler] = ()
+) -> Litestar:
     """Build the gateway's ASGI app.
 
     Args:

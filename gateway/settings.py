@@ -6,10 +6,12 @@ Precedence: a CLI flag beats its environment variable, which beats the default.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ("DEFAULT_STORE", "OwnRole", "Settings", "SettingsError", "parse_roles")
 
@@ -60,11 +62,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     """Python logging level name."""
     allowed_policy: Literal["LOCAL", "REALTIME", "LOCAL_IF_VALID"] = "LOCAL"
-    """What to do with ``whitelist: ALLOWED`` tokens: answer from the cache, ask the eMSP, or ask only for invalid ones."""
+    """What to do with ``whitelist: ALLOWED`` tokens: answer from the cache, ask the eMSP, or ask only for
+    invalid ones."""
     realtime_timeout: float = 1.5
-    """Seconds to wait for an eMSP's real-time authorisation before falling back as the whitelist prescribes."""
+    """Seconds to wait for an eMSP's real-time authorisation before falling back as the whitelist
+    prescribes."""
     default_emsp: str | None = None
-    """Partner id (an eMSP or a hub) asked in real time about tokens no cache knows; unknown tokens are refused without."""
+    """Partner id (an eMSP or a hub) asked in real time about tokens no cache knows; without one, unknown
+    tokens are refused."""
     authorization_ttl: float = 86400.0
     """Seconds an ``authorization_reference`` stays retrievable for the Session and CDR that follow."""
     require_location_references: bool = False

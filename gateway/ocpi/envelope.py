@@ -7,14 +7,16 @@ Every OCPI answer, success or error, is built by :func:`ocpi_response` (handlers
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar import Response
 from litestar.enums import MediaType
 
 from gateway.ocpi.status import OcpiStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ("Envelope", "envelope_bytes", "now_timestamp", "ocpi_response")
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from litestar import Request, Response, get
-from litestar.testing import TestClient
 
 from gateway.ocpi.envelope import ocpi_response
-from gateway.state import GatewayState
 from tests.api.conftest import PENDING_TOKEN, REGISTERED_TOKEN, REVOKED_TOKEN, token_header
+
+if TYPE_CHECKING:
+    from litestar.testing import TestClient
+
+    from gateway.state import GatewayState
 
 
 @get("/ocpi/2.2.1/cpo/probe")

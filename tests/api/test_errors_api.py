@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from litestar import get
-from litestar.testing import TestClient
 
 from tests.api.conftest import REGISTERED_TOKEN, token_header
+
+if TYPE_CHECKING:
+    from litestar.testing import TestClient
 
 
 @get("/ocpi/2.2.1/cpo/broken")

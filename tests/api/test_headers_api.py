@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from litestar import Request, Response, get
-from litestar.testing import TestClient
 
 from gateway.ocpi.envelope import ocpi_response
 from tests.api.conftest import REGISTERED_TOKEN, token_header
+
+if TYPE_CHECKING:
+    from litestar.testing import TestClient
 
 
 @get("/ocpi/2.2.1/cpo/routing")

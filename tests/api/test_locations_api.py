@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from benchmarks.data import locations_connector, locations_evse, locations_location
-from gateway.settings import Settings
 from gateway.store import Partner, PartnerRole, create_store
 from tests.api.conftest import REGISTERED_TOKEN, dual_role_settings, token_header
 
 if TYPE_CHECKING:
     from litestar.testing import TestClient
+
+    from gateway.settings import Settings
 
 RECEIVER = "/ocpi/2.2.1/emsp/locations"
 SENDER = "/ocpi/2.2.1/cpo/locations"

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 import pytest
 from litestar import Request, Response, get
-from litestar.testing import TestClient
 
 from gateway.ocpi.pagination import list_objects_response
-from gateway.settings import Settings
 from gateway.store import ObjectKey, StoredObject, create_store
 from tests.api.conftest import REGISTERED_TOKEN, run, token_header
+
+if TYPE_CHECKING:
+    from litestar.testing import TestClient
+
+    from gateway.settings import Settings
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 COUNT = 45

@@ -139,7 +139,8 @@ def test_a_session_and_its_cdr_go_to_the_token_owner_only_in_one_lane(client: Te
     assert {m.key for m in messages} == {"sessions:NL:GWY:S1"}
     first, second = _body(messages[1]), _body(messages[2])
     assert [len(p["charging_periods"]) for p in (first, second)] == [1, 1]  # only the new period: PATCH appends
-    assert second["kwh"] == 12.0 and set(second) == {"kwh", "total_cost", "last_updated", "charging_periods"}
+    assert second["kwh"] == 12.0
+    assert set(second) == {"kwh", "total_cost", "last_updated", "charging_periods"}
     completed = _body(messages[3])
     assert (completed["status"], len(completed["charging_periods"])) == ("COMPLETED", 3)
     assert _body(messages[4]) == json.loads(stopped.text)

@@ -12,12 +12,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gateway.settings import Settings
 from gateway.store import Partner, PartnerRole, create_store
 from tests.api.conftest import REGISTERED_TOKEN, dual_role_settings, run, token_header
 
 if TYPE_CHECKING:
     from litestar.testing import TestClient
+
+    from gateway.settings import Settings
 
 EXAMPLES = Path(__file__).parent / "spec_examples" / "tariffs"  # copied from shared/ocpi/examples/tariffs
 INVALID_EXAMPLES = {"tariff_put_example.json"}  # marked ⚠ in examples/INDEX.md: lacks last_updated

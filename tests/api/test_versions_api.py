@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from litestar.testing import TestClient
 
 from tests.api.conftest import PENDING_TOKEN, REGISTERED_TOKEN, token_header
+
+if TYPE_CHECKING:
+    from litestar.testing import TestClient
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 

@@ -23,7 +23,8 @@ def test_environment_overrides() -> None:
     })
     assert settings.port == 9001
     assert settings.store == "redis://127.0.0.1:6379/2"
-    assert [(r.country_code, r.party_id, r.role) for r in settings.roles] == [("DE", "ABC", "CPO"), ("DE", "ABC", "EMSP")]
+    roles = [(r.country_code, r.party_id, r.role) for r in settings.roles]
+    assert roles == [("DE", "ABC", "CPO"), ("DE", "ABC", "EMSP")]
     assert settings.versions_url == "https://ocpi.example.com/ocpi/versions"
     assert settings.access_log is True
 

@@ -7,4 +7,6 @@ from gateway.modules.credentials.receiver import CredentialsController
 
 __all__ = ("INTERFACES",)
 
-INTERFACES = ((ModuleEndpoint(identifier="credentials", interface_role="SENDER", party_role=None), CredentialsController),)
+INTERFACES = (
+    (ModuleEndpoint(identifier="credentials", interface_role="SENDER", party_role=None), CredentialsController),
+)

@@ -197,7 +197,8 @@ async def register_with(
     except PartnerCallError as exc:
         await store.remove_partner(pending.id)
         raise RegistrationError(
-            OcpiStatus.CLIENT_API_UNUSABLE, f"The partner refused our credentials ({own.country_code}-{own.party_id}): {exc}"
+            OcpiStatus.CLIENT_API_UNUSABLE,
+            f"The partner refused our credentials ({own.country_code}-{own.party_id}): {exc}",
         ) from exc
     registered = msgspec.structs.replace(
         pending,

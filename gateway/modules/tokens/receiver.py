@@ -77,6 +77,7 @@ class TokensReceiver(Controller):
     async def update(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Change some fields of a known token; ``last_updated`` is required."""
         state, key, _ = await _target(request)
-        await state.tokens.patch(key, await request.body(), validation_http_status=state.settings.validation_http_status)
+        status = state.settings.validation_http_status
+        await state.tokens.patch(key, await request.body(), validation_http_status=status)
         return ocpi_response()
 

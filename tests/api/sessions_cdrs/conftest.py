@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from gateway.settings import Settings
 from gateway.store import Partner, PartnerRole, create_store
 from tests.api.conftest import dual_role_settings, make_partner, run
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from gateway.settings import Settings
     from gateway.store.base import Store
 
 EXAMPLES = Path(__file__).parents[2] / "unit" / "modules"
