@@ -254,19 +254,79 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Skips one value of any kind, checking its grammar; `depth`: how deeply it is nested already.
+    ///
+    /// One loop with the open containers kept as bits (1 = object), rather than a call per nested value:
+    /// a CDR is mostly fields pricing skips (`cdr_token`, `cdr_location`, totals), so this runs on most bytes.
     fn skip(&mut self, depth: u32) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
+        let limit = MAX_DEPTH.checked_sub(depth)?.min(127);
+        let (mut open, mut objects) = (0u32, 0u128);
+        loop {
+            // A value.
+            match self.next()? {
+                b'"' => {
+                    self.string_range()?;
+                }
+                b'{' => {
+                    self.at += 1;
+                    if self.next()? == b'}' {
+                        self.at += 1;
+                    } else {
+                        open += 1;
+                        if open > limit {
+                            return None;
+                        }
+                        objects |= 1 << open;
+                        self.member_name()?;
+                        continue;
+                    }
+                }
+                b'[' => {
+                    self.at += 1;
+                    if self.next()? == b']' {
+                        self.at += 1;
+                    } else {
+                        open += 1;
+                        if open > limit {
+                            return None;
+                        }
+                        objects &= !(1 << open);
+                        continue;
+                    }
+                }
+                b't' => self.literal("true")?,
+                b'f' => self.literal("false")?,
+                b'n' => self.literal("null")?,
+                _ => self.number()?,
+            }
+            // What follows it: the next member or element, or the end of containers.
+            loop {
+                if open == 0 {
+                    return Some(());
+                }
+                let in_object = objects & (1 << open) != 0;
+                match self.next()? {
+                    b',' => {
+                        self.at += 1;
+                        if in_object {
+                            self.member_name()?;
+                        }
+                        break;
+                    }
+                    b'}' if in_object => open -= 1,
+                    b']' if !in_object => open -= 1,
+                    _ => return None,
+                }
+                self.at += 1;
+            }
         }
-        match self.next()? {
-            b'"' => self.string_range().map(drop),
-            b'{' => self.object(&[], |s, _| s.skip(depth + 1)),
-            b'[' => self.array(|s| s.skip(depth + 1)),
-            b't' => self.literal("true"),
-            b'f' => self.literal("false"),
-            b'n' => self.literal("null"),
-            _ => self.number(),
-        }
+    }
+
+    /// `"name":` of a skipped member.
+    #[inline(always)]
+    fn member_name(&mut self) -> Option<()> {
+        self.string_range()?;
+        self.eat(b':')
     }
 
     /// The text of the next value (as a `RawValue` holds it).
@@ -360,6 +420,9 @@ impl<'a> Scanner<'a> {
     }
 
     fn dimension(&mut self) -> Option<RawDimension<'a>> {
+        if let Some(dimension) = self.compact_dimension() {
+            return Some(dimension);
+        }
         let (mut kind, mut volume) = (None, None);
         self.object(&[b"type", b"volume"], |s, key| match key {
             b"type" => once(&mut kind, s.string()?),
@@ -369,6 +432,37 @@ impl<'a> Scanner<'a> {
         Some(RawDimension {
             kind: Cow::Borrowed(kind?),
             volume: RawText(volume?),
+        })
+    }
+
+    /// `{"type":"NAME","volume":NUMBER}` exactly as compact encoders write it (the usual case), else `None`
+    /// with nothing consumed and the general reader takes over.
+    #[inline(always)]
+    fn compact_dimension(&mut self) -> Option<RawDimension<'a>> {
+        const OPEN: &[u8] = b"{\"type\":\"";
+        const MIDDLE: &[u8] = b"\",\"volume\":";
+        self.space();
+        let (text, start) = (self.text, self.at);
+        let bytes = text.as_bytes();
+        let name_at = start + OPEN.len();
+        if !bytes.get(start..name_at)?.eq(OPEN) {
+            return None;
+        }
+        let name_len = plain_len(bytes.get(name_at..)?);
+        let volume_at = name_at + name_len + MIDDLE.len();
+        if bytes.get(name_at + name_len..volume_at) != Some(MIDDLE) {
+            return None;
+        }
+        self.at = volume_at;
+        if self.number().is_none() || self.peek() != Some(b'}') {
+            self.at = start;
+            return None;
+        }
+        let volume = text.get(volume_at..self.at)?;
+        self.at += 1;
+        Some(RawDimension {
+            kind: Cow::Borrowed(text.get(name_at..name_at + name_len)?),
+            volume: RawText(volume),
         })
     }
 }
