@@ -70,7 +70,7 @@ pub(crate) fn price_into(
     bytes: &[u8],
     tz: Option<&str>,
     breakdown: bool,
-    cache: Option<&mut EmbeddedTariffs>,
+    mut cache: Option<&mut EmbeddedTariffs>,
 ) -> Result<(), CoreError> {
     let object = usage.object();
     let raw: RawUsage<'_> = match scan::usage(bytes) {
@@ -78,7 +78,7 @@ pub(crate) fn price_into(
         None => decode(object, bytes)?, // unusual input, or an error to report with its field path
     };
     let embedded = match (tariff, raw.tariffs_text) {
-        (None, _) => embedded(&raw, object, bytes, cache)?,
+        (None, _) => embedded(&raw, object, bytes, cache.as_deref_mut())?,
         (Some(_), None) => None,
         (Some(_), Some(text)) => {
             // Unused, but a CDR whose embedded tariffs are malformed is refused all the same (as serde did).
@@ -95,7 +95,8 @@ pub(crate) fn price_into(
     }
     let location_zone = raw.cdr_location.as_ref().and_then(|l| l.time_zone.as_deref());
     let needs_local = tariffs.iter().any(|t| t.uses_local_time());
-    let (zone, zone_source) = zone(tz, location_zone, needs_local)?;
+    let zones = cache.map(|c| &mut c.zones);
+    let (zone, zone_source) = zone(tz, location_zone, needs_local, zones)?;
     let timeline = Timeline::build(&raw, object, needs_local.then_some(zone))?;
     if let Some(currency) = &raw.currency {
         if let Some(other) = tariffs.iter().find(|t| !t.currency.eq_ignore_ascii_case(currency)) {
@@ -160,10 +161,15 @@ pub(crate) fn price_into(
 
 /// Embedded tariffs compiled once per batch thread, keyed by their JSON text (CDRs of one CPO usually
 /// embed the same few tariffs).
+/// Also keeps the time zones named in the batch: looking a name up in chrono-tz hashes it each time.
 #[derive(Default)]
 pub(crate) struct EmbeddedTariffs {
     compiled: HashMap<Box<str>, Arc<[Tariff]>>,
+    zones: Vec<(Box<str>, Tz)>,
 }
+
+/// Distinct zone names kept at most; past this a name is looked up each time.
+const ZONE_CACHE_SIZE: usize = 16;
 
 /// Distinct embedded tariff lists kept at most; past this the cache starts again (bounded memory).
 const EMBEDDED_CACHE_SIZE: usize = 256;
@@ -205,12 +211,26 @@ fn embedded(
 /// The Location's zone: `tz` if given, else the CDR's `cdr_location.time_zone` (not in 2.2.1, sent by some
 /// peers), else UTC — but only when no restriction depends on local time (reading "zone when it matters":
 /// pricing a time-of-day tariff in a guessed zone would silently misprice, so that is an error).
-fn zone(tz: Option<&str>, location: Option<&str>, needs_local: bool) -> Result<(Tz, &'static str), CoreError> {
+fn zone(
+    tz: Option<&str>,
+    location: Option<&str>,
+    needs_local: bool,
+    cache: Option<&mut Vec<(Box<str>, Tz)>>,
+) -> Result<(Tz, &'static str), CoreError> {
     let parse = |name: &str, field: &'static str| {
-        name.parse::<Tz>().map_err(|_| CoreError::UnknownTimeZone {
+        if let Some(&(_, zone)) = cache.as_ref().and_then(|c| c.iter().find(|(known, _)| **known == *name)) {
+            return Ok(zone);
+        }
+        let zone = name.parse::<Tz>().map_err(|_| CoreError::UnknownTimeZone {
             field,
             name: name.chars().take(64).collect(),
-        })
+        })?;
+        if let Some(cache) = cache {
+            if cache.len() < ZONE_CACHE_SIZE {
+                cache.push((name.into(), zone));
+            }
+        }
+        Ok(zone)
     };
     match (tz, location) {
         (Some(name), _) => Ok((parse(name, "tz")?, "explicit")),

@@ -51,30 +51,37 @@ pub(crate) const POWERS_OF_TEN: [i64; 19] = {
 
 /// The common shape, `-?D+(.D+)?` with at most 18 digits and within range, read without `Decimal::from_str`;
 /// the same value `from_str` + `normalize` give. Anything else returns `None` for the general path.
+///
+/// Every volume of every CDR comes through here: one pass per part, no per-digit bookkeeping.
 fn parse_plain(text: &str) -> Option<Decimal> {
     let (negative, digits) = match text.as_bytes() {
         [b'-', rest @ ..] => (true, rest),
         all => (false, all),
     };
-    if !digits.first()?.is_ascii_digit() {
+    let mut mantissa = 0u64;
+    let mut at = 0;
+    while let Some(d) = digits.get(at).map(|&c| c.wrapping_sub(b'0')).filter(|&d| d < 10) {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        at += 1;
+    }
+    let whole = at;
+    if whole == 0 {
         return None;
     }
-    let (mut mantissa, mut count, mut scale, mut dot) = (0i64, 0u32, 0u32, false);
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + i64::from(c - b'0');
-                count += 1;
-                scale += u32::from(dot);
-                if count > 18 {
-                    return None;
-                }
-            }
-            b'.' if !dot => dot = true,
-            _ => return None,
+    let mut scale = 0usize;
+    if digits.get(at) == Some(&b'.') {
+        at += 1;
+        while let Some(d) = digits.get(at).map(|&c| c.wrapping_sub(b'0')).filter(|&d| d < 10) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            at += 1;
+            scale += 1;
+        }
+        if scale == 0 {
+            return None;
         }
     }
-    if dot && scale == 0 {
+    // More than 18 digits may have wrapped: the general path reads them.
+    if at != digits.len() || whole + scale > 18 {
         return None;
     }
     if mantissa == 0 {
@@ -85,10 +92,12 @@ fn parse_plain(text: &str) -> Option<Decimal> {
         mantissa /= 10;
         scale -= 1;
     }
-    if i128::from(mantissa) > 1_000_000_000 * i128::from(*POWERS_OF_TEN.get(scale as usize)?) {
+    let limit = (*POWERS_OF_TEN.get(scale)? as u64).checked_mul(1_000_000_000);
+    if limit.is_some_and(|limit| mantissa > limit) {
         return None; // out of range: the general path words the error
     }
-    Some(Decimal::new(if negative { -mantissa } else { mantissa }, scale))
+    let signed = i64::try_from(mantissa).ok()?;
+    Some(Decimal::new(if negative { -signed } else { signed }, scale as u32))
 }
 
 fn preview(text: &str) -> String {

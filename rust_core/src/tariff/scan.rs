@@ -389,7 +389,7 @@ impl<'a> Scanner<'a> {
             self.literal("null")?;
             return Some(None);
         }
-        let mut periods = Vec::new();
+        let mut periods = Vec::with_capacity(8);
         self.array(|s| {
             periods.push(s.period()?);
             Some(())
