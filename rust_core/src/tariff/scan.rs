@@ -69,6 +69,143 @@ pub(crate) fn usage(bytes: &[u8]) -> Option<RawUsage<'_>> {
     (scanner.at == text.len()).then_some(usage)
 }
 
+/// The first byte at or after `at` that is not JSON whitespace.
+#[inline(always)]
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    // Compact JSON has no spaces at all: one comparison settles the usual case.
+    while bytes
+        .get(at)
+        .is_some_and(|&b| b <= b' ' && matches!(b, b' ' | b'\n' | b'\t' | b'\r'))
+    {
+        at += 1;
+    }
+    at
+}
+
+/// Where a string without escapes or control characters ends (after its closing quote); `start` is just
+/// after its opening quote.
+#[inline(always)]
+fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let rest = bytes.get(start..)?;
+    let len = plain_len(rest);
+    (rest.get(len) == Some(&b'"')).then_some(start + len + 1)
+}
+
+/// Where a JSON number starting at `at` ends (RFC 8259 grammar), or `None` if there is none.
+#[inline(always)]
+fn number_end(bytes: &[u8], mut at: usize) -> Option<usize> {
+    let digits = |mut at: usize| {
+        while bytes.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        at
+    };
+    if bytes.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    at = match bytes.get(at)? {
+        b'0' => at + 1,
+        b'1'..=b'9' => digits(at + 1),
+        _ => return None,
+    };
+    if bytes.get(at) == Some(&b'.') {
+        let end = digits(at + 1);
+        if end == at + 1 {
+            return None;
+        }
+        at = end;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let end = digits(at);
+        if end == at {
+            return None;
+        }
+        at = end;
+    }
+    Some(at)
+}
+
+/// `true`, `false` or `null` at `at`: where it ends.
+#[inline(always)]
+fn literal_end(bytes: &[u8], at: usize, word: &[u8]) -> Option<usize> {
+    bytes.get(at..)?.starts_with(word).then_some(at + word.len())
+}
+
+/// `"name":` of a member, starting at `at` (spaces allowed around): where it ends.
+#[inline(always)]
+fn member_name_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let at = skip_space(bytes, at);
+    let at = string_end(bytes, (bytes.get(at) == Some(&b'"')).then_some(at + 1)?)?;
+    let at = skip_space(bytes, at);
+    (bytes.get(at) == Some(&b':')).then_some(at + 1)
+}
+
+/// Skips the value at `at` (after spaces), checking its grammar; returns where it ends. At most `limit`
+/// containers deep (deeper input is left to serde).
+///
+/// One loop over plain indices with the open containers kept as bits (1 = object), rather than a call per
+/// nested value: a CDR is mostly fields pricing skips (`cdr_token`, `cdr_location`, totals).
+fn skip_value(bytes: &[u8], mut at: usize, limit: u32) -> Option<usize> {
+    let (mut open, mut objects) = (0u32, 0u128);
+    loop {
+        // A value.
+        at = skip_space(bytes, at);
+        match *bytes.get(at)? {
+            b'"' => at = string_end(bytes, at + 1)?,
+            first @ (b'{' | b'[') => {
+                let close = if first == b'{' { b'}' } else { b']' };
+                let inner = skip_space(bytes, at + 1);
+                if bytes.get(inner) == Some(&close) {
+                    at = inner + 1;
+                } else {
+                    open += 1;
+                    if open > limit {
+                        return None;
+                    }
+                    if first == b'{' {
+                        objects |= 1 << open;
+                        at = member_name_end(bytes, inner)?;
+                    } else {
+                        objects &= !(1 << open);
+                        at = inner;
+                    }
+                    continue;
+                }
+            }
+            b't' => at = literal_end(bytes, at, b"true")?,
+            b'f' => at = literal_end(bytes, at, b"false")?,
+            b'n' => at = literal_end(bytes, at, b"null")?,
+            _ => at = number_end(bytes, at)?,
+        }
+        // What follows it: the next member or element, or the end of containers.
+        loop {
+            if open == 0 {
+                return Some(at);
+            }
+            let in_object = objects & (1 << open) != 0;
+            at = skip_space(bytes, at);
+            match *bytes.get(at)? {
+                b',' if in_object => {
+                    at = member_name_end(bytes, at + 1)?;
+                    break;
+                }
+                b',' => {
+                    at += 1;
+                    break;
+                }
+                b'}' if in_object => open -= 1,
+                b']' if !in_object => open -= 1,
+                _ => return None,
+            }
+            at += 1;
+        }
+    }
+}
+
 struct Scanner<'a> {
     text: &'a str,
     at: usize,
@@ -155,38 +292,9 @@ impl<'a> Scanner<'a> {
         self.string().map(Some)
     }
 
+    #[inline(always)]
     fn number(&mut self) -> Option<()> {
-        let bytes = self.bytes();
-        let mut at = self.at;
-        let digits = |at: &mut usize| {
-            let start = *at;
-            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
-                *at += 1;
-            }
-            *at > start
-        };
-        if bytes.get(at) == Some(&b'-') {
-            at += 1;
-        }
-        match bytes.get(at)? {
-            b'0' => at += 1,
-            b'1'..=b'9' => {
-                digits(&mut at);
-            }
-            _ => return None,
-        }
-        if bytes.get(at) == Some(&b'.') {
-            at += 1;
-            digits(&mut at).then_some(())?;
-        }
-        if matches!(bytes.get(at), Some(b'e' | b'E')) {
-            at += 1;
-            if matches!(bytes.get(at), Some(b'+' | b'-')) {
-                at += 1;
-            }
-            digits(&mut at).then_some(())?;
-        }
-        self.at = at;
+        self.at = number_end(self.bytes(), self.at)?;
         Some(())
     }
 
@@ -255,78 +363,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips one value of any kind, checking its grammar; `depth`: how deeply it is nested already.
-    ///
-    /// One loop with the open containers kept as bits (1 = object), rather than a call per nested value:
-    /// a CDR is mostly fields pricing skips (`cdr_token`, `cdr_location`, totals), so this runs on most bytes.
     fn skip(&mut self, depth: u32) -> Option<()> {
-        let limit = MAX_DEPTH.checked_sub(depth)?.min(127);
-        let (mut open, mut objects) = (0u32, 0u128);
-        loop {
-            // A value.
-            match self.next()? {
-                b'"' => {
-                    self.string_range()?;
-                }
-                b'{' => {
-                    self.at += 1;
-                    if self.next()? == b'}' {
-                        self.at += 1;
-                    } else {
-                        open += 1;
-                        if open > limit {
-                            return None;
-                        }
-                        objects |= 1 << open;
-                        self.member_name()?;
-                        continue;
-                    }
-                }
-                b'[' => {
-                    self.at += 1;
-                    if self.next()? == b']' {
-                        self.at += 1;
-                    } else {
-                        open += 1;
-                        if open > limit {
-                            return None;
-                        }
-                        objects &= !(1 << open);
-                        continue;
-                    }
-                }
-                b't' => self.literal("true")?,
-                b'f' => self.literal("false")?,
-                b'n' => self.literal("null")?,
-                _ => self.number()?,
-            }
-            // What follows it: the next member or element, or the end of containers.
-            loop {
-                if open == 0 {
-                    return Some(());
-                }
-                let in_object = objects & (1 << open) != 0;
-                match self.next()? {
-                    b',' => {
-                        self.at += 1;
-                        if in_object {
-                            self.member_name()?;
-                        }
-                        break;
-                    }
-                    b'}' if in_object => open -= 1,
-                    b']' if !in_object => open -= 1,
-                    _ => return None,
-                }
-                self.at += 1;
-            }
-        }
-    }
-
-    /// `"name":` of a skipped member.
-    #[inline(always)]
-    fn member_name(&mut self) -> Option<()> {
-        self.string_range()?;
-        self.eat(b':')
+        self.at = skip_value(self.bytes(), self.at, MAX_DEPTH.checked_sub(depth)?.min(127))?;
+        Some(())
     }
 
     /// The text of the next value (as a `RawValue` holds it).
