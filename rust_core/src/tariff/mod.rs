@@ -218,7 +218,10 @@ fn zone(
     cache: Option<&mut Vec<(Box<str>, Tz)>>,
 ) -> Result<(Tz, &'static str), CoreError> {
     let parse = |name: &str, field: &'static str| {
-        if let Some(&(_, zone)) = cache.as_ref().and_then(|c| c.iter().find(|(known, _)| **known == *name)) {
+        if let Some(&(_, zone)) = cache
+            .as_ref()
+            .and_then(|c| c.iter().find(|(known, _)| **known == *name))
+        {
             return Ok(zone);
         }
         let zone = name.parse::<Tz>().map_err(|_| CoreError::UnknownTimeZone {

@@ -92,7 +92,9 @@ fn parse_plain(text: &str) -> Option<Decimal> {
         mantissa /= 10;
         scale -= 1;
     }
-    let limit = u64::try_from(*POWERS_OF_TEN.get(scale)?).ok()?.checked_mul(1_000_000_000);
+    let limit = u64::try_from(*POWERS_OF_TEN.get(scale)?)
+        .ok()?
+        .checked_mul(1_000_000_000);
     if limit.is_some_and(|limit| mantissa > limit) {
         return None; // out of range: the general path words the error
     }
