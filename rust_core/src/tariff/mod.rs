@@ -3,6 +3,7 @@
 //! Never uses `PyO3`; `bindings::tariff` wraps it. Rules and readings: /work/shared/ocpi/tariffs.md §5 and the
 //! README's ambiguities 11-21; each reading is named where it is implemented.
 
+mod fixed;
 mod model;
 mod money;
 mod output;
@@ -20,7 +21,8 @@ use std::sync::Arc;
 use chrono_tz::Tz;
 
 pub(crate) use model::Tariff;
-use pricing::Kind;
+use output::Rounded;
+use pricing::{Kind, Line};
 use rust_decimal::Decimal;
 use timeline::Timeline;
 use wire::{decode, RawTariff, RawUsage};
@@ -112,30 +114,96 @@ pub(crate) fn price_into(
     let expired = usage == Usage::Cdr
         && timeline.periods.iter().any(|p| p.in_reservation)
         && timeline.periods.iter().all(|p| !p.in_session);
-    let mut lines = pricing::lines(tariffs, &timeline, &tariff_of, expired);
+    let lines = pricing::lines(tariffs, &timeline, &tariff_of, expired);
+    let priced = Priced {
+        tariffs,
+        timeline: &timeline,
+        tariff_of: &tariff_of,
+        zone: zone.name(),
+        zone_source,
+    };
+    if breakdown || !write_totals_exactly(out, &priced, &lines) {
+        write_result(out, &priced, lines, breakdown);
+    }
+    Ok(())
+}
+
+/// What a result is written from.
+struct Priced<'t, 'a> {
+    tariffs: &'t [&'t Tariff],
+    timeline: &'t Timeline<'a>,
+    /// Index into `tariffs` of each period's tariff.
+    tariff_of: &'t [usize],
+    zone: &'static str,
+    zone_source: &'static str,
+}
+
+impl Priced<'_, '_> {
+    /// Reading: min/max of the tariff that prices the last period (its currency too).
+    fn last(&self) -> Option<&Tariff> {
+        let last = self.tariff_of.last().and_then(|&t| self.tariffs.get(t));
+        last.or(self.tariffs.first()).copied()
+    }
+
+    /// Charging, parking and reservation seconds.
+    fn seconds(&self) -> [i64; 3] {
+        let sum = |f: fn(&timeline::Period<'_>) -> i64| self.timeline.periods.iter().map(f).sum::<i64>();
+        [sum(|p| p.time_s), sum(|p| p.parking_s), sum(|p| p.reservation_s)]
+    }
+
+    fn session_millis(&self) -> i64 {
+        timeline::millis_between(self.timeline.start, self.timeline.end)
+    }
+}
+
+/// Totals only, the batch hot path: writes them from integer arithmetic and returns `true`, or returns
+/// `false` having written nothing when that could differ from the `Decimal` figures (see `fixed`).
+fn write_totals_exactly(out: &mut Vec<u8>, p: &Priced<'_, '_>, lines: &[Line]) -> bool {
+    let last = p.last();
+    let figures = fixed::figures(lines, last.and_then(|t| t.min_price), last.and_then(|t| t.max_price));
+    let energy = fixed::kwh(p.timeline.periods.iter().map(|p| p.energy));
+    let (Some(f), Some(energy)) = (figures, energy) else {
+        return false;
+    };
+    let [time, parking, reservation] = p.seconds().map(fixed::hours);
+    let summary = output::Summary {
+        currency: last.map_or("", |t| t.currency.as_str()),
+        time_zone: p.zone,
+        time_zone_source: p.zone_source,
+        costs: f.costs.map(|(excl, incl)| (Rounded(excl), Rounded(incl))),
+        total_energy: Rounded(energy),
+        seconds: [fixed::hours_of_millis(p.session_millis()), time, parking, reservation].map(Rounded),
+        billed_energy: Rounded(f.billed_energy),
+        billed_seconds: f.billed_hours.map(Rounded),
+        min_price_applied: f.min_price_applied,
+        max_price_applied: f.max_price_applied,
+    };
+    output::write(out, &summary, None);
+    true
+}
+
+/// The result in `Decimal` arithmetic, with the per-period breakdown when asked.
+fn write_result(out: &mut Vec<u8>, p: &Priced<'_, '_>, mut lines: Vec<Line>, breakdown: bool) {
     step_size::apply(&mut lines);
     let [energy, time, parking, fixed, reservation] = output::totals(&lines);
     let raw_total = energy.add(time).add(parking).add(fixed).add(reservation);
-    // Reading: min/max of the tariff that prices the last period.
-    let last = tariff_of.last().and_then(|&t| tariffs.get(t)).or(tariffs.first());
+    let last = p.last();
     let (total, min_applied, max_applied) = output::clamp(
         raw_total,
         last.and_then(|t| t.min_price),
         last.and_then(|t| t.max_price),
     );
-    let sum_seconds = |f: fn(&timeline::Period<'_>) -> i64| Decimal::from(timeline.periods.iter().map(f).sum::<i64>());
-    let session_ms = timeline::millis_between(timeline.start, timeline.end);
     let summary = output::Summary {
         currency: last.map_or("", |t| t.currency.as_str()),
-        time_zone: zone.name(),
-        time_zone_source: zone_source,
-        costs: [total, energy, time, parking, fixed, reservation],
-        total_energy: timeline.periods.iter().map(|p| p.energy).sum(),
+        time_zone: p.zone,
+        time_zone_source: p.zone_source,
+        costs: [total, energy, time, parking, fixed, reservation].map(|a| (a.excl, a.incl)),
+        total_energy: p.timeline.periods.iter().map(|p| p.energy).sum(),
         seconds: [
-            Decimal::new(session_ms, 3),
-            sum_seconds(|p| p.time_s),
-            sum_seconds(|p| p.parking_s),
-            sum_seconds(|p| p.reservation_s),
+            Decimal::new(p.session_millis(), 3),
+            Decimal::from(p.seconds()[0]),
+            Decimal::from(p.seconds()[1]),
+            Decimal::from(p.seconds()[2]),
         ],
         billed_energy: output::billed(&lines, Kind::Energy),
         billed_seconds: [Kind::Time, Kind::Parking, Kind::Reservation].map(|kind| output::billed(&lines, kind)),
@@ -143,12 +211,13 @@ pub(crate) fn price_into(
         max_price_applied: max_applied,
     };
     if breakdown {
-        let ids: Vec<Option<&str>> = tariff_of
+        let ids: Vec<Option<&str>> = p
+            .tariff_of
             .iter()
-            .map(|&t| tariffs.get(t).and_then(|t| t.id.as_deref()))
+            .map(|&t| p.tariffs.get(t).and_then(|t| t.id.as_deref()))
             .collect();
         let parts = output::Breakdown {
-            timeline: &timeline,
+            timeline: p.timeline,
             lines: &lines,
             tariff_ids: &ids,
         };
@@ -156,7 +225,6 @@ pub(crate) fn price_into(
     } else {
         output::write(out, &summary, None);
     }
-    Ok(())
 }
 
 /// Embedded tariffs compiled once per batch thread, keyed by their JSON text (CDRs of one CPO usually

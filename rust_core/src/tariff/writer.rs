@@ -119,7 +119,7 @@ fn round_ratio(num: i128, den: i128) -> i128 {
 }
 
 /// A mantissa with scale 4 as `"I.FFFF"`; zero is never negative.
-fn scaled4(buf: &mut Vec<u8>, mantissa: i128) {
+pub(crate) fn scaled4(buf: &mut Vec<u8>, mantissa: i128) {
     if let Ok(small) = u64::try_from(mantissa.unsigned_abs()) {
         // The usual case: digits written right to left, two at a time, into a stack buffer; then one copy.
         let mut text = [0u8; 32];
