@@ -75,7 +75,7 @@ pub(crate) fn price_into(
     mut cache: Option<&mut EmbeddedTariffs>,
 ) -> Result<(), CoreError> {
     let object = usage.object();
-    let raw: RawUsage<'_> = match scan::usage(bytes) {
+    let mut raw: RawUsage<'_> = match scan::usage(bytes) {
         Some(raw) => raw,
         None => decode(object, bytes)?, // unusual input, or an error to report with its field path
     };
@@ -99,7 +99,8 @@ pub(crate) fn price_into(
     let needs_local = tariffs.iter().any(|t| t.uses_local_time());
     let zones = cache.map(|c| &mut c.zones);
     let (zone, zone_source) = zone(tz, location_zone, needs_local, zones)?;
-    let timeline = Timeline::build(&raw, object, needs_local.then_some(zone))?;
+    let read = raw.periods_read.take();
+    let timeline = Timeline::build(&raw, read, object, needs_local.then_some(zone))?;
     if let Some(currency) = &raw.currency {
         if let Some(other) = tariffs.iter().find(|t| !t.currency.eq_ignore_ascii_case(currency)) {
             let problem = format!("is `{currency}` but the tariff is in `{}`", other.currency);

@@ -200,7 +200,7 @@ mod tests {
     fn run(tariff: &str, cdr: &str) -> Vec<Line> {
         let tariff = Tariff::from_json(tariff.as_bytes()).unwrap();
         let raw: RawUsage<'_> = decode("CDR", cdr.as_bytes()).unwrap();
-        let timeline = Timeline::build(&raw, "CDR", Some(chrono_tz::UTC)).unwrap();
+        let timeline = Timeline::build(&raw, None, "CDR", Some(chrono_tz::UTC)).unwrap();
         let tariff_of = vec![0; timeline.periods.len()];
         lines(&[&tariff], &timeline, &tariff_of, false)
     }

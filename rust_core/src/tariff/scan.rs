@@ -1,5 +1,9 @@
 //! A fast reader of the CDR and Session fields pricing needs, for the common case.
 //!
+//! The charging periods are read straight into the timeline's periods (no intermediate lists of dimensions);
+//! a period the timeline would refuse (bad date, unknown type, negative volume...) makes this reader give up
+//! too, so that serde's reading and the timeline word the error with its field path.
+//!
 //! serde's derived reader spends most of a batch's time on the fields pricing skips (`cdr_token`,
 //! `cdr_location`, totals...). This reader walks the JSON once, borrows what it keeps, and skips the rest
 //! with a strict grammar check. It never decides that input is invalid: anything outside the plain
@@ -16,7 +20,11 @@
 
 use std::borrow::Cow;
 
-use super::wire::{RawCdrLocation, RawDimension, RawPeriod, RawText, RawUsage};
+use chrono::DateTime;
+
+use super::money::parse_number;
+use super::timeline::{parse_datetime, Period};
+use super::wire::{RawCdrLocation, RawUsage};
 
 /// Bytes that end the plain part of a string: the closing quote, an escape, a control character.
 const STOP: [bool; 256] = {
@@ -398,7 +406,8 @@ impl<'a> Scanner<'a> {
             cdr_location: location.flatten(),
             tariffs: None,
             tariffs_text: tariffs.flatten(),
-            charging_periods: periods.flatten(),
+            charging_periods: None,
+            periods_read: periods.flatten(),
         })
     }
 
@@ -423,7 +432,8 @@ impl<'a> Scanner<'a> {
         Some((text != "null").then_some(text))
     }
 
-    fn periods(&mut self) -> Option<Option<Vec<RawPeriod<'a>>>> {
+    /// The periods, read as the timeline reads them; any problem gives up (serde and the timeline word it).
+    fn periods(&mut self) -> Option<Option<Vec<Period<'a>>>> {
         if self.next()? == b'n' {
             self.literal("null")?;
             return Some(None);
@@ -436,29 +446,33 @@ impl<'a> Scanner<'a> {
         Some(Some(periods))
     }
 
-    fn period(&mut self) -> Option<RawPeriod<'a>> {
+    fn period(&mut self) -> Option<Period<'a>> {
         let (mut start, mut dimensions, mut tariff_id) = (None, None, None);
         self.object(&[b"start_date_time", b"dimensions", b"tariff_id"], |s, key| match key {
             b"start_date_time" => once(&mut start, s.string()?),
             b"dimensions" => {
-                let mut list = Vec::with_capacity(6);
+                // Added to a period that gets its start and tariff below.
+                let mut period = Period::new(DateTime::UNIX_EPOCH, None);
+                let mut empty = true;
                 s.array(|s| {
-                    list.push(s.dimension()?);
-                    Some(())
+                    let (kind, volume) = s.dimension()?;
+                    empty = false;
+                    period.add(kind, parse_number(volume).ok()?).ok()
                 })?;
-                once(&mut dimensions, list)
+                once(&mut dimensions, (!empty).then_some(period)?)
             }
             b"tariff_id" => once(&mut tariff_id, s.nullable_string()?),
             _ => s.skip(3),
         })?;
-        Some(RawPeriod {
-            start_date_time: Cow::Borrowed(start?),
-            dimensions: dimensions?,
-            tariff_id: tariff_id.flatten().map(Cow::Borrowed),
-        })
+        let mut period = dimensions?;
+        period.start = parse_datetime(start?).ok()?;
+        period.tariff_id = tariff_id.flatten();
+        period.finish();
+        Some(period)
     }
 
-    fn dimension(&mut self) -> Option<RawDimension<'a>> {
+    /// A dimension's type and the text of its volume.
+    fn dimension(&mut self) -> Option<(&'a str, &'a str)> {
         if let Some(dimension) = self.compact_dimension() {
             return Some(dimension);
         }
@@ -468,16 +482,13 @@ impl<'a> Scanner<'a> {
             b"volume" => once(&mut volume, s.value_text()?),
             _ => s.skip(4),
         })?;
-        Some(RawDimension {
-            kind: Cow::Borrowed(kind?),
-            volume: RawText(volume?),
-        })
+        Some((kind?, volume?))
     }
 
     /// `{"type":"NAME","volume":NUMBER}` exactly as compact encoders write it (the usual case), else `None`
     /// with nothing consumed and the general reader takes over.
     #[inline(always)]
-    fn compact_dimension(&mut self) -> Option<RawDimension<'a>> {
+    fn compact_dimension(&mut self) -> Option<(&'a str, &'a str)> {
         const OPEN: &[u8] = b"{\"type\":\"";
         const MIDDLE: &[u8] = b"\",\"volume\":";
         self.space();
@@ -499,10 +510,7 @@ impl<'a> Scanner<'a> {
         }
         let volume = text.get(volume_at..self.at)?;
         self.at += 1;
-        Some(RawDimension {
-            kind: Cow::Borrowed(text.get(name_at..name_at + name_len)?),
-            volume: RawText(volume),
-        })
+        Some((text.get(name_at..name_at + name_len)?, volume))
     }
 }
 
@@ -510,6 +518,7 @@ impl<'a> Scanner<'a> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::tariff::timeline::period;
     use crate::tariff::wire::decode;
 
     const CDR: &str = r#"{"id": "C1", "start_date_time": "2024-01-15T10:00:00Z", "end_date_time": "2024-01-15T11:00:00Z",
@@ -518,7 +527,7 @@ mod tests {
         "charging_periods": [
           {"start_date_time": "2024-01-15T10:00:00Z", "tariff_id": "T1",
            "dimensions": [{"type": "ENERGY", "volume": 21.004}, {"volume": 0.5, "type": "TIME"}]},
-          {"start_date_time": "2024-01-15T10:30:00", "extra": "x", "dimensions": [{"type": "PARKING_TIME", "volume": "0.5"}]}
+          {"start_date_time": "2024-01-15T10:30:00", "extra": "x", "dimensions": [{"type": "PARKING_TIME", "volume": 0.5}]}
         ],
         "tariffs": [{"id": "T1", "currency": "EUR", "elements": [{"price_components": [{"type": "TIME", "price": 2.00, "step_size": 1}]}]}],
         "total_cost": {"excl_vat": 0, "incl_vat": 0}, "last_updated": null}"#;
@@ -527,10 +536,20 @@ mod tests {
         let fast = usage(text.as_bytes());
         let slow = decode::<RawUsage<'_>>("CDR", text.as_bytes());
         match (fast, slow) {
-            (Some(mut fast), Ok(slow)) => {
+            (Some(mut fast), Ok(mut slow)) => {
                 if let Some(text) = fast.tariffs_text.take() {
                     fast.tariffs = Some(serde_json::from_str(text).expect("tariffs as serde reads them"));
                 }
+                // The periods as the timeline reads serde's: the scanner keeps only periods it reads without error.
+                let periods = slow.charging_periods.take().map(|list| {
+                    let read = list
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| period(p, i).expect("a valid period"));
+                    format!("{:?}", read.collect::<Vec<_>>())
+                });
+                let read = fast.periods_read.take().map(|list| format!("{list:?}"));
+                assert_eq!(read, periods, "{text}");
                 assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{text}");
             }
             (Some(fast), Err(err)) if fast.tariffs_text.is_some() => {
@@ -584,6 +603,12 @@ mod tests {
             r#"{"start_date_time": "a"} x"#,
             r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "a"}]}"#,
             r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "a", "dimensions": [{"type": "X"}]}]}"#,
+            // Valid JSON that the timeline refuses: its errors are worded from serde's reading.
+            r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "2024-01-15T10:00:00Z", "dimensions": []}]}"#,
+            r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "2024-01-15T10:00:00Z", "dimensions": [{"type": "X", "volume": 1}]}]}"#,
+            r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "2024-01-15T10:00:00Z", "dimensions": [{"type": "TIME", "volume": -1}]}]}"#,
+            r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "2024-01-15T10:00:00Z", "dimensions": [{"type": "TIME", "volume": "1"}]}]}"#,
+            r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "10:00", "dimensions": [{"type": "TIME", "volume": 1}]}]}"#,
             r#"{"start_date_time": 5}"#,
             r#"["a"]"#,
             "{\"start_date_time\": \"a\", \"x\": \"\u{1}\"}",
