@@ -3,6 +3,7 @@
 //! Never uses `PyO3`; `bindings::tariff` wraps it. Rules and readings: /work/shared/ocpi/tariffs.md §5 and the
 //! README's ambiguities 11-21; each reading is named where it is implemented.
 
+mod batch;
 mod fixed;
 mod model;
 mod money;
@@ -15,11 +16,8 @@ mod timeline;
 mod wire;
 mod writer;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use chrono_tz::Tz;
-
+pub(crate) use batch::BatchCache;
+use batch::{embedded, zone};
 pub(crate) use model::Tariff;
 use output::Rounded;
 use pricing::{Kind, Line};
@@ -72,15 +70,21 @@ pub(crate) fn price_into(
     bytes: &[u8],
     tz: Option<&str>,
     breakdown: bool,
-    mut cache: Option<&mut EmbeddedTariffs>,
+    cache: Option<&mut BatchCache>,
 ) -> Result<(), CoreError> {
+    let mut own = None;
+    let batch = cache.is_some();
+    let cache = match cache {
+        Some(cache) => cache,
+        None => own.insert(BatchCache::default()), // a single call: empty, allocates as it goes
+    };
     let object = usage.object();
-    let mut raw: RawUsage<'_> = match scan::usage(bytes) {
+    let mut raw: RawUsage<'_> = match scan::usage(bytes, cache.take_periods()) {
         Some(raw) => raw,
         None => decode(object, bytes)?, // unusual input, or an error to report with its field path
     };
     let embedded = match (tariff, raw.tariffs_text) {
-        (None, _) => embedded(&raw, object, bytes, cache.as_deref_mut())?,
+        (None, _) => embedded(&raw, object, bytes, batch.then_some(&mut *cache))?,
         (Some(_), None) => None,
         (Some(_), Some(text)) => {
             // Unused, but a CDR whose embedded tariffs are malformed is refused all the same (as serde did).
@@ -97,8 +101,7 @@ pub(crate) fn price_into(
     }
     let location_zone = raw.cdr_location.as_ref().and_then(|l| l.time_zone.as_deref());
     let needs_local = tariffs.iter().any(|t| t.uses_local_time());
-    let zones = cache.map(|c| &mut c.zones);
-    let (zone, zone_source) = zone(tz, location_zone, needs_local, zones)?;
+    let (zone, zone_source) = zone(tz, location_zone, needs_local, batch.then_some(&mut cache.zones))?;
     let read = raw.periods_read.take();
     let timeline = Timeline::build(&raw, read, object, needs_local.then_some(zone))?;
     if let Some(currency) = &raw.currency {
@@ -111,21 +114,24 @@ pub(crate) fn price_into(
             });
         }
     }
-    let tariff_of = tariff_of(tariffs, &timeline, tariff.is_some(), object)?;
+    let tariff_of = &mut cache.tariff_of;
+    choose_tariffs(tariff_of, tariffs, &timeline, tariff.is_some(), object)?;
     let expired = usage == Usage::Cdr
         && timeline.periods.iter().any(|p| p.in_reservation)
         && timeline.periods.iter().all(|p| !p.in_session);
-    let lines = pricing::lines(tariffs, &timeline, &tariff_of, expired);
+    let lines = &mut cache.lines;
+    pricing::lines(lines, &mut cache.flats_billed, tariffs, &timeline, tariff_of, expired);
     let priced = Priced {
         tariffs,
         timeline: &timeline,
-        tariff_of: &tariff_of,
+        tariff_of,
         zone: zone.name(),
         zone_source,
     };
-    if breakdown || !write_totals_exactly(out, &priced, &lines) {
+    if breakdown || !write_totals_exactly(out, &priced, lines) {
         write_result(out, &priced, lines, breakdown);
     }
+    cache.keep_periods(timeline.periods);
     Ok(())
 }
 
@@ -184,9 +190,9 @@ fn write_totals_exactly(out: &mut Vec<u8>, p: &Priced<'_, '_>, lines: &[Line]) -
 }
 
 /// The result in `Decimal` arithmetic, with the per-period breakdown when asked.
-fn write_result(out: &mut Vec<u8>, p: &Priced<'_, '_>, mut lines: Vec<Line>, breakdown: bool) {
-    step_size::apply(&mut lines);
-    let [energy, time, parking, fixed, reservation] = output::totals(&lines);
+fn write_result(out: &mut Vec<u8>, p: &Priced<'_, '_>, lines: &mut [Line], breakdown: bool) {
+    step_size::apply(lines);
+    let [energy, time, parking, fixed, reservation] = output::totals(lines);
     let raw_total = energy.add(time).add(parking).add(fixed).add(reservation);
     let last = p.last();
     let (total, min_applied, max_applied) = output::clamp(
@@ -206,8 +212,8 @@ fn write_result(out: &mut Vec<u8>, p: &Priced<'_, '_>, mut lines: Vec<Line>, bre
             Decimal::from(p.seconds()[1]),
             Decimal::from(p.seconds()[2]),
         ],
-        billed_energy: output::billed(&lines, Kind::Energy),
-        billed_seconds: [Kind::Time, Kind::Parking, Kind::Reservation].map(|kind| output::billed(&lines, kind)),
+        billed_energy: output::billed(lines, Kind::Energy),
+        billed_seconds: [Kind::Time, Kind::Parking, Kind::Reservation].map(|kind| output::billed(lines, kind)),
         min_price_applied: min_applied,
         max_price_applied: max_applied,
     };
@@ -219,7 +225,7 @@ fn write_result(out: &mut Vec<u8>, p: &Priced<'_, '_>, mut lines: Vec<Line>, bre
             .collect();
         let parts = output::Breakdown {
             timeline: p.timeline,
-            lines: &lines,
+            lines,
             tariff_ids: &ids,
         };
         output::write(out, &summary, Some(&parts));
@@ -228,100 +234,19 @@ fn write_result(out: &mut Vec<u8>, p: &Priced<'_, '_>, mut lines: Vec<Line>, bre
     }
 }
 
-/// Embedded tariffs compiled once per batch thread, keyed by their JSON text (CDRs of one CPO usually
-/// embed the same few tariffs).
-/// Also keeps the time zones named in the batch: looking a name up in chrono-tz hashes it each time.
-#[derive(Default)]
-pub(crate) struct EmbeddedTariffs {
-    compiled: HashMap<Box<str>, Arc<[Tariff]>>,
-    zones: Vec<(Box<str>, Tz)>,
-}
-
-/// Distinct zone names kept at most; past this a name is looked up each time.
-const ZONE_CACHE_SIZE: usize = 16;
-
-/// Distinct embedded tariff lists kept at most; past this the cache starts again (bounded memory).
-const EMBEDDED_CACHE_SIZE: usize = 256;
-
-/// The CDR's embedded tariffs, compiled (or found compiled in `cache`); `None` when it has none.
-fn embedded(
-    raw: &RawUsage<'_>,
-    object: &'static str,
-    bytes: &[u8],
-    cache: Option<&mut EmbeddedTariffs>,
-) -> Result<Option<Arc<[Tariff]>>, CoreError> {
-    let compile = |list: &[RawTariff<'_>]| -> Result<Arc<[Tariff]>, CoreError> {
-        list.iter()
-            .enumerate()
-            .map(|(i, t)| Tariff::compile(t, object, &format!("tariffs[{i}].")))
-            .collect()
-    };
-    let Some(text) = raw.tariffs_text else {
-        return raw.tariffs.as_deref().map(compile).transpose();
-    };
-    if let Some(hit) = cache.as_ref().and_then(|c| c.compiled.get(text)) {
-        return Ok(Some(Arc::clone(hit)));
-    }
-    let list: Vec<RawTariff<'_>> = match serde_json::from_str(text) {
-        Ok(list) => list,
-        // serde refuses them: decoding the whole input again words the error with its field path.
-        Err(_) => decode::<RawUsage<'_>>(object, bytes)?.tariffs.unwrap_or_default(),
-    };
-    let compiled = compile(&list)?;
-    if let Some(cache) = cache {
-        if cache.compiled.len() >= EMBEDDED_CACHE_SIZE {
-            cache.compiled.clear();
-        }
-        cache.compiled.insert(text.into(), Arc::clone(&compiled));
-    }
-    Ok(Some(compiled))
-}
-
-/// The Location's zone: `tz` if given, else the CDR's `cdr_location.time_zone` (not in 2.2.1, sent by some
-/// peers), else UTC — but only when no restriction depends on local time (reading "zone when it matters":
-/// pricing a time-of-day tariff in a guessed zone would silently misprice, so that is an error).
-fn zone(
-    tz: Option<&str>,
-    location: Option<&str>,
-    needs_local: bool,
-    cache: Option<&mut Vec<(Box<str>, Tz)>>,
-) -> Result<(Tz, &'static str), CoreError> {
-    let parse = |name: &str, field: &'static str| {
-        if let Some(&(_, zone)) = cache
-            .as_ref()
-            .and_then(|c| c.iter().find(|(known, _)| **known == *name))
-        {
-            return Ok(zone);
-        }
-        let zone = name.parse::<Tz>().map_err(|_| CoreError::UnknownTimeZone {
-            field,
-            name: name.chars().take(64).collect(),
-        })?;
-        if let Some(cache) = cache {
-            if cache.len() < ZONE_CACHE_SIZE {
-                cache.push((name.into(), zone));
-            }
-        }
-        Ok(zone)
-    };
-    match (tz, location) {
-        (Some(name), _) => Ok((parse(name, "tz")?, "explicit")),
-        (None, Some(name)) => Ok((parse(name, "cdr_location.time_zone")?, "cdr_location")),
-        (None, None) if needs_local => Err(CoreError::TimeZoneRequired),
-        (None, None) => Ok((Tz::UTC, "default")),
-    }
-}
-
-/// Index into `tariffs` for every period. An explicit tariff prices every period; embedded tariffs are picked
-/// by the period's `tariff_id`, else the first valid at the session start (else the first).
-fn tariff_of(
+/// Index into `tariffs` for every period, into `out`. An explicit tariff prices every period; embedded tariffs
+/// are picked by the period's `tariff_id`, else the first valid at the session start (else the first).
+fn choose_tariffs(
+    out: &mut Vec<usize>,
     tariffs: &[&Tariff],
     timeline: &Timeline<'_>,
     explicit: bool,
     object: &'static str,
-) -> Result<Vec<usize>, CoreError> {
+) -> Result<(), CoreError> {
+    out.clear();
     if explicit {
-        return Ok(vec![0; timeline.periods.len()]);
+        out.resize(timeline.periods.len(), 0);
+        return Ok(());
     }
     let default = tariffs.iter().position(|t| t.valid_at(timeline.start)).unwrap_or(0);
     let by_id = |id: &str| {
@@ -329,19 +254,17 @@ fn tariff_of(
             .iter()
             .position(|t| t.id.as_deref().is_some_and(|own| own.eq_ignore_ascii_case(id)))
     };
-    timeline
-        .periods
-        .iter()
-        .enumerate()
-        .map(|(i, p)| match p.tariff_id {
-            None => Ok(default),
+    for (i, p) in timeline.periods.iter().enumerate() {
+        out.push(match p.tariff_id {
+            None => default,
             Some(id) => by_id(id).ok_or_else(|| CoreError::PricingField {
                 object,
                 field: format!("charging_periods[{i}].tariff_id"),
                 problem: format!("is `{id}`, which is not among the CDR's `tariffs`"),
-            }),
-        })
-        .collect()
+            })?,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

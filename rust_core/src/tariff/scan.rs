@@ -67,11 +67,15 @@ fn plain_len(bytes: &[u8]) -> usize {
 /// Deeper nesting than this in skipped values is left to serde (whose own limit is 128).
 const MAX_DEPTH: u32 = 100;
 
-/// Reads a CDR or Session, or `None` when serde must decide.
-pub(crate) fn usage(bytes: &[u8]) -> Option<RawUsage<'_>> {
+/// Reads a CDR or Session, or `None` when serde must decide. `periods`: an empty buffer for the periods.
+pub(crate) fn usage<'a>(bytes: &'a [u8], periods: Vec<Period<'a>>) -> Option<RawUsage<'a>> {
     // serde checks UTF-8 only in the strings it keeps; checking it all at once keeps this reader simple.
     let text = std::str::from_utf8(bytes).ok()?;
-    let mut scanner = Scanner { text, at: 0 };
+    let mut scanner = Scanner {
+        text,
+        at: 0,
+        periods: Some(periods),
+    };
     let usage = scanner.usage()?;
     scanner.space();
     (scanner.at == text.len()).then_some(usage)
@@ -217,6 +221,8 @@ fn skip_value(bytes: &[u8], mut at: usize, limit: u32) -> Option<usize> {
 struct Scanner<'a> {
     text: &'a str,
     at: usize,
+    /// The buffer the periods are read into (taken when they are).
+    periods: Option<Vec<Period<'a>>>,
 }
 
 /// A field seen at most once: a second occurrence is serde's "duplicate field" error.
@@ -438,7 +444,7 @@ impl<'a> Scanner<'a> {
             self.literal("null")?;
             return Some(None);
         }
-        let mut periods = Vec::with_capacity(8);
+        let mut periods = self.periods.take().unwrap_or_default();
         self.array(|s| {
             periods.push(s.period()?);
             Some(())
@@ -533,7 +539,7 @@ mod tests {
         "total_cost": {"excl_vat": 0, "incl_vat": 0}, "last_updated": null}"#;
 
     fn same_as_serde(text: &str) {
-        let fast = usage(text.as_bytes());
+        let fast = usage(text.as_bytes(), Vec::new());
         let slow = decode::<RawUsage<'_>>("CDR", text.as_bytes());
         match (fast, slow) {
             (Some(mut fast), Ok(mut slow)) => {
@@ -582,7 +588,7 @@ mod tests {
 
     #[test]
     fn reads_what_serde_reads() {
-        assert!(usage(CDR.as_bytes()).is_some());
+        assert!(usage(CDR.as_bytes(), Vec::new()).is_some());
         same_as_serde(CDR);
         same_as_serde(r#"{"start_date_time": "x", "charging_periods": null, "cdr_location": null, "tariffs": null}"#);
         same_as_serde(r#" {"start_date_time": "x", "charging_periods": []} "#);
@@ -613,9 +619,9 @@ mod tests {
             r#"["a"]"#,
             "{\"start_date_time\": \"a\", \"x\": \"\u{1}\"}",
         ] {
-            assert!(usage(text.as_bytes()).is_none(), "{text}");
+            assert!(usage(text.as_bytes(), Vec::new()).is_none(), "{text}");
         }
-        assert!(usage(b"{\"start_date_time\": \"a\", \"x\": \"\xff\"}").is_none());
+        assert!(usage(b"{\"start_date_time\": \"a\", \"x\": \"\xff\"}", Vec::new()).is_none());
     }
 
     #[test]
