@@ -417,16 +417,57 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    /// `cdr_location`, which pricing reads only for its `time_zone`: one pass over plain indices, skipping
+    /// every other member's value with [`skip_value`] (most are plain strings, skipped in place). Its
+    /// `time_zone` must still be checked (a string or null, given once), because serde would refuse the CDR
+    /// otherwise, even when the zone comes from elsewhere.
     fn location(&mut self) -> Option<Option<RawCdrLocation<'a>>> {
-        if self.next()? == b'n' {
-            self.literal("null")?;
+        let (text, bytes) = (self.text, self.bytes());
+        let mut at = skip_space(bytes, self.at);
+        if bytes.get(at) == Some(&b'n') {
+            self.at = literal_end(bytes, at, b"null")?;
             return Some(None);
         }
-        let mut zone = None;
-        self.object(&[], |s, key| match key {
-            b"time_zone" => once(&mut zone, s.nullable_string()?),
-            _ => s.skip(2),
-        })?;
+        if bytes.get(at) != Some(&b'{') {
+            return None;
+        }
+        at = skip_space(bytes, at + 1);
+        let mut zone: Option<Option<&'a str>> = None;
+        if bytes.get(at) == Some(&b'}') {
+            at += 1;
+        } else {
+            loop {
+                let name = at + 1;
+                let name_end = string_end(bytes, (bytes.get(at) == Some(&b'"')).then_some(name)?)?;
+                at = skip_space(bytes, name_end);
+                at = skip_space(bytes, (bytes.get(at) == Some(&b':')).then_some(at + 1)?);
+                if bytes.get(name..name_end - 1) == Some(b"time_zone") {
+                    let value = if bytes.get(at) == Some(&b'n') {
+                        at = literal_end(bytes, at, b"null")?;
+                        None
+                    } else {
+                        let start = (bytes.get(at) == Some(&b'"')).then_some(at + 1)?;
+                        at = string_end(bytes, start)?;
+                        Some(text.get(start..at - 1)?)
+                    };
+                    once(&mut zone, value)?;
+                } else if bytes.get(at) == Some(&b'"') {
+                    at = string_end(bytes, at + 1)?;
+                } else {
+                    at = skip_value(bytes, at, MAX_DEPTH - 2)?;
+                }
+                at = skip_space(bytes, at);
+                match bytes.get(at)? {
+                    b',' => at = skip_space(bytes, at + 1),
+                    b'}' => {
+                        at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.at = at;
         Some(Some(RawCdrLocation {
             time_zone: zone.flatten().map(Cow::Borrowed),
         }))
@@ -592,6 +633,8 @@ mod tests {
         same_as_serde(CDR);
         same_as_serde(r#"{"start_date_time": "x", "charging_periods": null, "cdr_location": null, "tariffs": null}"#);
         same_as_serde(r#" {"start_date_time": "x", "charging_periods": []} "#);
+        same_as_serde(r#"{"start_date_time": "x", "cdr_location": { "a" : [{"time_zone": 1}] , "time_zone" : null }}"#);
+        same_as_serde(r#"{"start_date_time": "x", "cdr_location": {}}"#);
         // Embedded tariffs are kept as text; serde refusing them is pricing's to report.
         same_as_serde(r#"{"start_date_time": "a", "tariffs": [{"currency": 1}]}"#);
     }
@@ -609,6 +652,9 @@ mod tests {
             r#"{"start_date_time": "a"} x"#,
             r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "a"}]}"#,
             r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "a", "dimensions": [{"type": "X"}]}]}"#,
+            r#"{"start_date_time": "a", "cdr_location": {"time_zone": "UTC", "time_zone": "UTC"}}"#,
+            r#"{"start_date_time": "a", "cdr_location": {"id": "L", "time_zone": 5}}"#,
+            r#"{"start_date_time": "a", "cdr_location": {"id": "L",}}"#,
             // Valid JSON that the timeline refuses: its errors are worded from serde's reading.
             r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "2024-01-15T10:00:00Z", "dimensions": []}]}"#,
             r#"{"start_date_time": "a", "charging_periods": [{"start_date_time": "2024-01-15T10:00:00Z", "dimensions": [{"type": "X", "volume": 1}]}]}"#,
