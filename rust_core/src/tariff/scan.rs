@@ -22,7 +22,9 @@ use std::borrow::Cow;
 
 use chrono::DateTime;
 
-use super::money::parse_number;
+use rust_decimal::Decimal;
+
+use super::money::{parse_number, plain_prefix};
 use super::timeline::{parse_datetime, Period};
 use super::wire::{RawCdrLocation, RawUsage};
 
@@ -306,12 +308,6 @@ impl<'a> Scanner<'a> {
         self.string().map(Some)
     }
 
-    #[inline(always)]
-    fn number(&mut self) -> Option<()> {
-        self.at = number_end(self.bytes(), self.at)?;
-        Some(())
-    }
-
     /// A member name: one of `known` compared in place (cheaper than searching for the closing quote),
     /// else any string.
     #[inline(always)]
@@ -504,7 +500,7 @@ impl<'a> Scanner<'a> {
                 s.array(|s| {
                     let (kind, volume) = s.dimension()?;
                     empty = false;
-                    period.add(kind, parse_number(volume).ok()?).ok()
+                    period.add(kind, volume).ok()
                 })?;
                 once(&mut dimensions, (!empty).then_some(period)?)
             }
@@ -518,8 +514,8 @@ impl<'a> Scanner<'a> {
         Some(period)
     }
 
-    /// A dimension's type and the text of its volume.
-    fn dimension(&mut self) -> Option<(&'a str, &'a str)> {
+    /// A dimension's type and its volume.
+    fn dimension(&mut self) -> Option<(&'a [u8], Decimal)> {
         if let Some(dimension) = self.compact_dimension() {
             return Some(dimension);
         }
@@ -529,18 +525,17 @@ impl<'a> Scanner<'a> {
             b"volume" => once(&mut volume, s.value_text()?),
             _ => s.skip(4),
         })?;
-        Some((kind?, volume?))
+        Some((kind?.as_bytes(), parse_number(volume?).ok()?))
     }
 
     /// `{"type":"NAME","volume":NUMBER}` exactly as compact encoders write it (the usual case), else `None`
     /// with nothing consumed and the general reader takes over.
     #[inline(always)]
-    fn compact_dimension(&mut self) -> Option<(&'a str, &'a str)> {
+    fn compact_dimension(&mut self) -> Option<(&'a [u8], Decimal)> {
         const OPEN: &[u8] = b"{\"type\":\"";
         const MIDDLE: &[u8] = b"\",\"volume\":";
         self.space();
-        let (text, start) = (self.text, self.at);
-        let bytes = text.as_bytes();
+        let (bytes, start) = (self.bytes(), self.at);
         let name_at = start + OPEN.len();
         if !bytes.get(start..name_at)?.eq(OPEN) {
             return None;
@@ -550,14 +545,13 @@ impl<'a> Scanner<'a> {
         if bytes.get(name_at + name_len..volume_at) != Some(MIDDLE) {
             return None;
         }
-        self.at = volume_at;
-        if self.number().is_none() || self.peek() != Some(b'}') {
-            self.at = start;
+        // The usual number is read in the pass that finds its end; any other is left to the general reader.
+        let (volume, len) = plain_prefix(bytes.get(volume_at..)?)?;
+        if bytes.get(volume_at + len) != Some(&b'}') {
             return None;
         }
-        let volume = text.get(volume_at..self.at)?;
-        self.at += 1;
-        Some((text.get(name_at..name_at + name_len)?, volume))
+        self.at = volume_at + len + 1;
+        Some((bytes.get(name_at..name_at + name_len)?, volume))
     }
 }
 

@@ -77,7 +77,7 @@ impl<'a> Period<'a> {
     }
 
     /// Adds one `CdrDimension`. Until [`Self::finish`], `in_session` means "has a session dimension".
-    pub(crate) fn add(&mut self, kind: &str, volume: Decimal) -> Result<(), Refused> {
+    pub(crate) fn add(&mut self, kind: &[u8], volume: Decimal) -> Result<(), Refused> {
         let non_negative = |v: Decimal| {
             if v.is_sign_negative() && !v.is_zero() {
                 Err(Refused::Negative)
@@ -86,29 +86,29 @@ impl<'a> Period<'a> {
             }
         };
         match kind {
-            "ENERGY" => {
+            b"ENERGY" => {
                 self.energy += non_negative(volume)?;
                 self.in_session = true;
             }
-            "TIME" => {
+            b"TIME" => {
                 self.time_s += hours_to_seconds(non_negative(volume)?);
                 self.in_session = true;
             }
-            "PARKING_TIME" => {
+            b"PARKING_TIME" => {
                 self.parking_s += hours_to_seconds(non_negative(volume)?);
                 self.in_session = true;
             }
-            "RESERVATION_TIME" => {
+            b"RESERVATION_TIME" => {
                 self.reservation_s += hours_to_seconds(non_negative(volume)?);
                 self.in_reservation = true;
             }
-            "POWER" => self.instant.power.avg = Some(volume),
-            "MIN_POWER" => self.instant.power.min = Some(volume),
-            "MAX_POWER" => self.instant.power.max = Some(volume),
-            "CURRENT" => self.instant.current.avg = Some(volume),
-            "MIN_CURRENT" => self.instant.current.min = Some(volume),
-            "MAX_CURRENT" => self.instant.current.max = Some(volume),
-            "ENERGY_EXPORT" | "ENERGY_IMPORT" | "STATE_OF_CHARGE" => {}
+            b"POWER" => self.instant.power.avg = Some(volume),
+            b"MIN_POWER" => self.instant.power.min = Some(volume),
+            b"MAX_POWER" => self.instant.power.max = Some(volume),
+            b"CURRENT" => self.instant.current.avg = Some(volume),
+            b"MIN_CURRENT" => self.instant.current.min = Some(volume),
+            b"MAX_CURRENT" => self.instant.current.max = Some(volume),
+            b"ENERGY_EXPORT" | b"ENERGY_IMPORT" | b"STATE_OF_CHARGE" => {}
             _ => return Err(Refused::UnknownType),
         }
         Ok(())
@@ -204,7 +204,7 @@ pub(crate) fn period<'a>(raw: &'a RawPeriod<'_>, i: usize) -> Result<Period<'a>,
     for (d, dimension) in raw.dimensions.iter().enumerate() {
         let field = || format!("{}.dimensions[{d}].volume", at());
         let volume = parse_number(dimension.volume.0).map_err(|problem| (field(), problem))?;
-        match p.add(&dimension.kind, volume) {
+        match p.add(dimension.kind.as_bytes(), volume) {
             Ok(()) => {}
             Err(Refused::Negative) => {
                 let kind = &dimension.kind;
