@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyList, PyString};
 
-use crate::tariff::{price, price_into, EmbeddedTariffs, Tariff, Usage};
+use crate::tariff::{price, price_into, BatchCache, Tariff, Usage};
 
 /// An OCPI 2.2.1 Tariff, parsed and validated once; immutable and shareable between threads.
 #[pyclass(frozen, module = "gateway._core")]
@@ -118,12 +118,12 @@ fn price_parallel(tariffs: &[Arc<Tariff>], cases: &[Case], breakdown: bool) -> V
         .map_or(1, std::num::NonZero::get)
         .min(8);
     if threads < 2 || cases.len() < PARALLEL_FROM {
-        return vec![price_all(tariffs, cases, 0, breakdown, &mut EmbeddedTariffs::default())];
+        return vec![price_all(tariffs, cases, 0, breakdown, &mut BatchCache::default())];
     }
     let chunks: Vec<&[Case]> = cases.chunks(CHUNK).collect();
     let next = AtomicUsize::new(0);
     let work = || {
-        let (mut done, mut cache) = (Vec::new(), EmbeddedTariffs::default());
+        let (mut done, mut cache) = (Vec::new(), BatchCache::default());
         loop {
             let n = next.fetch_add(1, Ordering::Relaxed);
             let Some(chunk) = chunks.get(n) else { return done };
@@ -153,13 +153,7 @@ fn price_parallel(tariffs: &[Arc<Tariff>], cases: &[Case], breakdown: bool) -> V
         .collect()
 }
 
-fn price_all(
-    tariffs: &[Arc<Tariff>],
-    cases: &[Case],
-    first: usize,
-    breakdown: bool,
-    cache: &mut EmbeddedTariffs,
-) -> Priced {
+fn price_all(tariffs: &[Arc<Tariff>], cases: &[Case], first: usize, breakdown: bool, cache: &mut BatchCache) -> Priced {
     // Results are short (a few hundred bytes without the breakdown): one buffer for all of them.
     let mut bytes = Vec::with_capacity(cases.len() * if breakdown { 1024 } else { 640 });
     let mut outcomes = Vec::with_capacity(cases.len());

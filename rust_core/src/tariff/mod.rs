@@ -3,6 +3,8 @@
 //! Never uses `PyO3`; `bindings::tariff` wraps it. Rules and readings: /work/shared/ocpi/tariffs.md §5 and the
 //! README's ambiguities 11-21; each reading is named where it is implemented.
 
+mod batch;
+mod fixed;
 mod model;
 mod money;
 mod output;
@@ -14,13 +16,11 @@ mod timeline;
 mod wire;
 mod writer;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use chrono_tz::Tz;
-
+pub(crate) use batch::BatchCache;
+use batch::{embedded, zone};
 pub(crate) use model::Tariff;
-use pricing::Kind;
+use output::Rounded;
+use pricing::{Kind, Line};
 use rust_decimal::Decimal;
 use timeline::Timeline;
 use wire::{decode, RawTariff, RawUsage};
@@ -70,15 +70,21 @@ pub(crate) fn price_into(
     bytes: &[u8],
     tz: Option<&str>,
     breakdown: bool,
-    cache: Option<&mut EmbeddedTariffs>,
+    cache: Option<&mut BatchCache>,
 ) -> Result<(), CoreError> {
+    let mut own = None;
+    let batch = cache.is_some();
+    let cache = match cache {
+        Some(cache) => cache,
+        None => own.insert(BatchCache::default()), // a single call: empty, allocates as it goes
+    };
     let object = usage.object();
-    let raw: RawUsage<'_> = match scan::usage(bytes) {
+    let mut raw: RawUsage<'_> = match scan::usage(bytes, cache.take_periods()) {
         Some(raw) => raw,
         None => decode(object, bytes)?, // unusual input, or an error to report with its field path
     };
     let embedded = match (tariff, raw.tariffs_text) {
-        (None, _) => embedded(&raw, object, bytes, cache)?,
+        (None, _) => embedded(&raw, object, bytes, batch.then_some(&mut *cache))?,
         (Some(_), None) => None,
         (Some(_), Some(text)) => {
             // Unused, but a CDR whose embedded tariffs are malformed is refused all the same (as serde did).
@@ -95,8 +101,9 @@ pub(crate) fn price_into(
     }
     let location_zone = raw.cdr_location.as_ref().and_then(|l| l.time_zone.as_deref());
     let needs_local = tariffs.iter().any(|t| t.uses_local_time());
-    let (zone, zone_source) = zone(tz, location_zone, needs_local)?;
-    let timeline = Timeline::build(&raw, object, needs_local.then_some(zone))?;
+    let (zone, zone_source) = zone(tz, location_zone, needs_local, batch.then_some(&mut cache.zones))?;
+    let read = raw.periods_read.take();
+    let timeline = Timeline::build(&raw, read, object, needs_local.then_some(zone))?;
     if let Some(currency) = &raw.currency {
         if let Some(other) = tariffs.iter().find(|t| !t.currency.eq_ignore_ascii_case(currency)) {
             let problem = format!("is `{currency}` but the tariff is in `{}`", other.currency);
@@ -107,129 +114,139 @@ pub(crate) fn price_into(
             });
         }
     }
-    let tariff_of = tariff_of(tariffs, &timeline, tariff.is_some(), object)?;
+    let tariff_of = &mut cache.tariff_of;
+    choose_tariffs(tariff_of, tariffs, &timeline, tariff.is_some(), object)?;
     let expired = usage == Usage::Cdr
         && timeline.periods.iter().any(|p| p.in_reservation)
         && timeline.periods.iter().all(|p| !p.in_session);
-    let mut lines = pricing::lines(tariffs, &timeline, &tariff_of, expired);
-    step_size::apply(&mut lines);
-    let [energy, time, parking, fixed, reservation] = output::totals(&lines);
+    let lines = &mut cache.lines;
+    pricing::lines(lines, &mut cache.flats_billed, tariffs, &timeline, tariff_of, expired);
+    let priced = Priced {
+        tariffs,
+        timeline: &timeline,
+        tariff_of,
+        zone: zone.name(),
+        zone_source,
+    };
+    if breakdown || !write_totals_exactly(out, &priced, lines) {
+        write_result(out, &priced, lines, breakdown);
+    }
+    cache.keep_periods(timeline.periods);
+    Ok(())
+}
+
+/// What a result is written from.
+struct Priced<'t, 'a> {
+    tariffs: &'t [&'t Tariff],
+    timeline: &'t Timeline<'a>,
+    /// Index into `tariffs` of each period's tariff.
+    tariff_of: &'t [usize],
+    zone: &'static str,
+    zone_source: &'static str,
+}
+
+impl Priced<'_, '_> {
+    /// Reading: min/max of the tariff that prices the last period (its currency too).
+    fn last(&self) -> Option<&Tariff> {
+        let last = self.tariff_of.last().and_then(|&t| self.tariffs.get(t));
+        last.or(self.tariffs.first()).copied()
+    }
+
+    /// Charging, parking and reservation seconds.
+    fn seconds(&self) -> [i64; 3] {
+        let sum = |f: fn(&timeline::Period<'_>) -> i64| self.timeline.periods.iter().map(f).sum::<i64>();
+        [sum(|p| p.time_s), sum(|p| p.parking_s), sum(|p| p.reservation_s)]
+    }
+
+    fn session_millis(&self) -> i64 {
+        timeline::millis_between(self.timeline.start, self.timeline.end)
+    }
+}
+
+/// Totals only, the batch hot path: writes them from integer arithmetic and returns `true`, or returns
+/// `false` having written nothing when that could differ from the `Decimal` figures (see `fixed`).
+fn write_totals_exactly(out: &mut Vec<u8>, p: &Priced<'_, '_>, lines: &[Line]) -> bool {
+    let last = p.last();
+    let figures = fixed::figures(lines, last.and_then(|t| t.min_price), last.and_then(|t| t.max_price));
+    let energy = fixed::kwh(p.timeline.periods.iter().map(|p| p.energy));
+    let (Some(f), Some(energy)) = (figures, energy) else {
+        return false;
+    };
+    let [time, parking, reservation] = p.seconds().map(fixed::hours);
+    let summary = output::Summary {
+        currency: last.map_or("", |t| t.currency.as_str()),
+        time_zone: p.zone,
+        time_zone_source: p.zone_source,
+        costs: f.costs.map(|(excl, incl)| (Rounded(excl), Rounded(incl))),
+        total_energy: Rounded(energy),
+        seconds: [fixed::hours_of_millis(p.session_millis()), time, parking, reservation].map(Rounded),
+        billed_energy: Rounded(f.billed_energy),
+        billed_seconds: f.billed_hours.map(Rounded),
+        min_price_applied: f.min_price_applied,
+        max_price_applied: f.max_price_applied,
+    };
+    output::write(out, &summary, None);
+    true
+}
+
+/// The result in `Decimal` arithmetic, with the per-period breakdown when asked.
+fn write_result(out: &mut Vec<u8>, p: &Priced<'_, '_>, lines: &mut [Line], breakdown: bool) {
+    step_size::apply(lines);
+    let [energy, time, parking, fixed, reservation] = output::totals(lines);
     let raw_total = energy.add(time).add(parking).add(fixed).add(reservation);
-    // Reading: min/max of the tariff that prices the last period.
-    let last = tariff_of.last().and_then(|&t| tariffs.get(t)).or(tariffs.first());
+    let last = p.last();
     let (total, min_applied, max_applied) = output::clamp(
         raw_total,
         last.and_then(|t| t.min_price),
         last.and_then(|t| t.max_price),
     );
-    let sum_seconds = |f: fn(&timeline::Period<'_>) -> i64| Decimal::from(timeline.periods.iter().map(f).sum::<i64>());
-    let session_ms = timeline::millis_between(timeline.start, timeline.end);
     let summary = output::Summary {
         currency: last.map_or("", |t| t.currency.as_str()),
-        time_zone: zone.name(),
-        time_zone_source: zone_source,
-        costs: [total, energy, time, parking, fixed, reservation],
-        total_energy: timeline.periods.iter().map(|p| p.energy).sum(),
+        time_zone: p.zone,
+        time_zone_source: p.zone_source,
+        costs: [total, energy, time, parking, fixed, reservation].map(|a| (a.excl, a.incl)),
+        total_energy: p.timeline.periods.iter().map(|p| p.energy).sum(),
         seconds: [
-            Decimal::new(session_ms, 3),
-            sum_seconds(|p| p.time_s),
-            sum_seconds(|p| p.parking_s),
-            sum_seconds(|p| p.reservation_s),
+            Decimal::new(p.session_millis(), 3),
+            Decimal::from(p.seconds()[0]),
+            Decimal::from(p.seconds()[1]),
+            Decimal::from(p.seconds()[2]),
         ],
-        billed_energy: output::billed(&lines, Kind::Energy),
-        billed_seconds: [Kind::Time, Kind::Parking, Kind::Reservation].map(|kind| output::billed(&lines, kind)),
+        billed_energy: output::billed(lines, Kind::Energy),
+        billed_seconds: [Kind::Time, Kind::Parking, Kind::Reservation].map(|kind| output::billed(lines, kind)),
         min_price_applied: min_applied,
         max_price_applied: max_applied,
     };
     if breakdown {
-        let ids: Vec<Option<&str>> = tariff_of
+        let ids: Vec<Option<&str>> = p
+            .tariff_of
             .iter()
-            .map(|&t| tariffs.get(t).and_then(|t| t.id.as_deref()))
+            .map(|&t| p.tariffs.get(t).and_then(|t| t.id.as_deref()))
             .collect();
         let parts = output::Breakdown {
-            timeline: &timeline,
-            lines: &lines,
+            timeline: p.timeline,
+            lines,
             tariff_ids: &ids,
         };
         output::write(out, &summary, Some(&parts));
     } else {
         output::write(out, &summary, None);
     }
-    Ok(())
 }
 
-/// Embedded tariffs compiled once per batch thread, keyed by their JSON text (CDRs of one CPO usually
-/// embed the same few tariffs).
-#[derive(Default)]
-pub(crate) struct EmbeddedTariffs {
-    compiled: HashMap<Box<str>, Arc<[Tariff]>>,
-}
-
-/// Distinct embedded tariff lists kept at most; past this the cache starts again (bounded memory).
-const EMBEDDED_CACHE_SIZE: usize = 256;
-
-/// The CDR's embedded tariffs, compiled (or found compiled in `cache`); `None` when it has none.
-fn embedded(
-    raw: &RawUsage<'_>,
-    object: &'static str,
-    bytes: &[u8],
-    cache: Option<&mut EmbeddedTariffs>,
-) -> Result<Option<Arc<[Tariff]>>, CoreError> {
-    let compile = |list: &[RawTariff<'_>]| -> Result<Arc<[Tariff]>, CoreError> {
-        list.iter()
-            .enumerate()
-            .map(|(i, t)| Tariff::compile(t, object, &format!("tariffs[{i}].")))
-            .collect()
-    };
-    let Some(text) = raw.tariffs_text else {
-        return raw.tariffs.as_deref().map(compile).transpose();
-    };
-    if let Some(hit) = cache.as_ref().and_then(|c| c.compiled.get(text)) {
-        return Ok(Some(Arc::clone(hit)));
-    }
-    let list: Vec<RawTariff<'_>> = match serde_json::from_str(text) {
-        Ok(list) => list,
-        // serde refuses them: decoding the whole input again words the error with its field path.
-        Err(_) => decode::<RawUsage<'_>>(object, bytes)?.tariffs.unwrap_or_default(),
-    };
-    let compiled = compile(&list)?;
-    if let Some(cache) = cache {
-        if cache.compiled.len() >= EMBEDDED_CACHE_SIZE {
-            cache.compiled.clear();
-        }
-        cache.compiled.insert(text.into(), Arc::clone(&compiled));
-    }
-    Ok(Some(compiled))
-}
-
-/// The Location's zone: `tz` if given, else the CDR's `cdr_location.time_zone` (not in 2.2.1, sent by some
-/// peers), else UTC — but only when no restriction depends on local time (reading "zone when it matters":
-/// pricing a time-of-day tariff in a guessed zone would silently misprice, so that is an error).
-fn zone(tz: Option<&str>, location: Option<&str>, needs_local: bool) -> Result<(Tz, &'static str), CoreError> {
-    let parse = |name: &str, field: &'static str| {
-        name.parse::<Tz>().map_err(|_| CoreError::UnknownTimeZone {
-            field,
-            name: name.chars().take(64).collect(),
-        })
-    };
-    match (tz, location) {
-        (Some(name), _) => Ok((parse(name, "tz")?, "explicit")),
-        (None, Some(name)) => Ok((parse(name, "cdr_location.time_zone")?, "cdr_location")),
-        (None, None) if needs_local => Err(CoreError::TimeZoneRequired),
-        (None, None) => Ok((Tz::UTC, "default")),
-    }
-}
-
-/// Index into `tariffs` for every period. An explicit tariff prices every period; embedded tariffs are picked
-/// by the period's `tariff_id`, else the first valid at the session start (else the first).
-fn tariff_of(
+/// Index into `tariffs` for every period, into `out`. An explicit tariff prices every period; embedded tariffs
+/// are picked by the period's `tariff_id`, else the first valid at the session start (else the first).
+fn choose_tariffs(
+    out: &mut Vec<usize>,
     tariffs: &[&Tariff],
     timeline: &Timeline<'_>,
     explicit: bool,
     object: &'static str,
-) -> Result<Vec<usize>, CoreError> {
+) -> Result<(), CoreError> {
+    out.clear();
     if explicit {
-        return Ok(vec![0; timeline.periods.len()]);
+        out.resize(timeline.periods.len(), 0);
+        return Ok(());
     }
     let default = tariffs.iter().position(|t| t.valid_at(timeline.start)).unwrap_or(0);
     let by_id = |id: &str| {
@@ -237,19 +254,17 @@ fn tariff_of(
             .iter()
             .position(|t| t.id.as_deref().is_some_and(|own| own.eq_ignore_ascii_case(id)))
     };
-    timeline
-        .periods
-        .iter()
-        .enumerate()
-        .map(|(i, p)| match p.tariff_id {
-            None => Ok(default),
+    for (i, p) in timeline.periods.iter().enumerate() {
+        out.push(match p.tariff_id {
+            None => default,
             Some(id) => by_id(id).ok_or_else(|| CoreError::PricingField {
                 object,
                 field: format!("charging_periods[{i}].tariff_id"),
                 problem: format!("is `{id}`, which is not among the CDR's `tariffs`"),
-            }),
-        })
-        .collect()
+            })?,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use super::fixed::Rate;
 use super::money::parse_number;
 use super::restrictions::{Phase, Restrictions};
 use super::timeline::parse_datetime;
@@ -52,6 +53,21 @@ pub(crate) struct Component {
     pub(crate) vat: Option<Decimal>,
     /// Step in Wh or seconds; 0 on the wire is stored as 1.
     pub(crate) step: Decimal,
+    /// The same in integers, for exact totals without `Decimal` (`None`: not representable there).
+    pub(crate) rate: Option<Rate>,
+}
+
+impl Component {
+    /// A component of `dimension` (already validated), with its integer rate.
+    pub(crate) fn new(dimension: Dimension, price: Decimal, vat: Option<Decimal>, step: Decimal) -> Self {
+        Self {
+            dimension,
+            price,
+            vat,
+            step,
+            rate: Rate::of(price, vat, step),
+        }
+    }
 }
 
 /// A compiled `TariffElement`.
@@ -261,12 +277,7 @@ fn component(raw: &RawComponent<'_>, at: &str) -> Result<Component, (String, Str
     }
     // The erratum's advice: accept 0 and treat it like 1.
     let step = if step.is_zero() { Decimal::ONE } else { step };
-    Ok(Component {
-        dimension,
-        price,
-        vat,
-        step,
-    })
+    Ok(Component::new(dimension, price, vat, step))
 }
 
 #[cfg(test)]

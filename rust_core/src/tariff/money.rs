@@ -52,43 +52,62 @@ pub(crate) const POWERS_OF_TEN: [i64; 19] = {
 /// The common shape, `-?D+(.D+)?` with at most 18 digits and within range, read without `Decimal::from_str`;
 /// the same value `from_str` + `normalize` give. Anything else returns `None` for the general path.
 fn parse_plain(text: &str) -> Option<Decimal> {
-    let (negative, digits) = match text.as_bytes() {
-        [b'-', rest @ ..] => (true, rest),
-        all => (false, all),
-    };
-    if !digits.first()?.is_ascii_digit() {
-        return None;
+    let (value, len) = plain_prefix(text.as_bytes())?;
+    (len == text.len()).then_some(value)
+}
+
+/// A plain JSON number at the start of `bytes`, `-?(0|[1-9]D*)(.D+)?` not followed by an exponent, with at most
+/// 18 digits and within range: its value as [`parse_number`] reads it, and its length. Anything else (which
+/// may still be a number) returns `None`.
+///
+/// Every volume of every CDR comes through here, straight from the scanner: one pass per part, no per-digit
+/// bookkeeping, and no second pass to find where the number ends.
+pub(crate) fn plain_prefix(bytes: &[u8]) -> Option<(Decimal, usize)> {
+    let negative = bytes.first() == Some(&b'-');
+    let digit = |at: usize| bytes.get(at).map(|&c| c.wrapping_sub(b'0')).filter(|&d| d < 10);
+    let first = usize::from(negative);
+    let mut at = first;
+    let mut mantissa = 0u64;
+    while let Some(d) = digit(at) {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        at += 1;
     }
-    let (mut mantissa, mut count, mut scale, mut dot) = (0i64, 0u32, 0u32, false);
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
-                mantissa = mantissa * 10 + i64::from(c - b'0');
-                count += 1;
-                scale += u32::from(dot);
-                if count > 18 {
-                    return None;
-                }
-            }
-            b'.' if !dot => dot = true,
-            _ => return None,
+    let whole = at - first;
+    if whole == 0 || (whole > 1 && bytes.get(first) == Some(&b'0')) {
+        return None; // no digits, or a leading zero JSON does not allow
+    }
+    let mut scale = 0usize;
+    if bytes.get(at) == Some(&b'.') {
+        at += 1;
+        while let Some(d) = digit(at) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            at += 1;
+            scale += 1;
+        }
+        if scale == 0 {
+            return None;
         }
     }
-    if dot && scale == 0 {
+    // An exponent is for the general path; more than 18 digits may have wrapped.
+    if matches!(bytes.get(at), Some(b'e' | b'E' | b'.')) || whole + scale > 18 {
         return None;
     }
     if mantissa == 0 {
-        return Some(Decimal::ZERO); // what `normalize` makes of -0 and 0.000
+        return Some((Decimal::ZERO, at)); // what `normalize` makes of -0 and 0.000
     }
     // `normalize`, without its 96-bit divisions: drop trailing zeros of the fraction.
     while scale > 0 && mantissa % 10 == 0 {
         mantissa /= 10;
         scale -= 1;
     }
-    if i128::from(mantissa) > 1_000_000_000 * i128::from(*POWERS_OF_TEN.get(scale as usize)?) {
+    let limit = u64::try_from(*POWERS_OF_TEN.get(scale)?)
+        .ok()?
+        .checked_mul(1_000_000_000);
+    if limit.is_some_and(|limit| mantissa > limit) {
         return None; // out of range: the general path words the error
     }
-    Some(Decimal::new(if negative { -mantissa } else { mantissa }, scale))
+    let signed = i64::try_from(mantissa).ok()?;
+    Some((Decimal::new(if negative { -signed } else { signed }, scale as u32), at))
 }
 
 fn preview(text: &str) -> String {
@@ -246,6 +265,26 @@ mod tests {
                 parse_number(&format!(" {text}")).ok(),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn plain_prefixes_follow_the_json_grammar() {
+        assert_eq!(plain_prefix(b"21.004}"), Some((Decimal::new(21_004, 3), 6)));
+        assert_eq!(plain_prefix(b"-0.50,"), Some((Decimal::new(-5, 1), 5)));
+        assert_eq!(plain_prefix(b"0]"), Some((Decimal::ZERO, 1)));
+        for text in [
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e3",
+            "1.5E2",
+            "1.2.3",
+            "-01.5",
+            "1234567890.123456789",
+        ] {
+            assert_eq!(plain_prefix(text.as_bytes()), None, "{text}");
         }
     }
 

@@ -9,23 +9,55 @@ use super::pricing::{Category, Kind, Line};
 use super::timeline::Timeline;
 use super::writer;
 
+/// A number of the result, written quoted with 4 decimals.
+pub(crate) trait Figure: Copy {
+    /// Writes an amount or a kWh figure.
+    fn write(self, buf: &mut Vec<u8>);
+    /// Writes a duration in hours (a `Decimal` holds it in seconds).
+    fn write_hours(self, buf: &mut Vec<u8>);
+}
+
+impl Figure for Decimal {
+    fn write(self, buf: &mut Vec<u8>) {
+        writer::dec4(buf, self);
+    }
+
+    fn write_hours(self, buf: &mut Vec<u8>) {
+        writer::hours(buf, self);
+    }
+}
+
+/// A figure already rounded to 4 decimals: ten-thousandths of the currency, of a kWh or of an hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rounded(pub(crate) i128);
+
+impl Figure for Rounded {
+    fn write(self, buf: &mut Vec<u8>) {
+        writer::scaled4(buf, self.0);
+    }
+
+    fn write_hours(self, buf: &mut Vec<u8>) {
+        writer::scaled4(buf, self.0);
+    }
+}
+
 /// The result of pricing, before it is written as JSON for Python (see `gateway/pricing.py`).
 #[derive(Debug)]
-pub(crate) struct Summary<'a> {
+pub(crate) struct Summary<'a, F> {
     pub(crate) currency: &'a str,
     pub(crate) time_zone: &'a str,
     /// `explicit`, `cdr_location` or `default` (UTC, only when no restriction depends on local time).
     pub(crate) time_zone_source: &'static str,
-    /// Total, energy, time, parking, fixed and reservation costs.
-    pub(crate) costs: [Amount; 6],
+    /// Total, energy, time, parking, fixed and reservation costs: excluding and including VAT.
+    pub(crate) costs: [(F, F); 6],
     /// kWh.
-    pub(crate) total_energy: Decimal,
-    /// Session duration, charging, parking and reservation time, in seconds.
-    pub(crate) seconds: [Decimal; 4],
+    pub(crate) total_energy: F,
+    /// Session duration, charging, parking and reservation time.
+    pub(crate) seconds: [F; 4],
     /// kWh billed after `step_size`.
-    pub(crate) billed_energy: Decimal,
-    /// Billed charging, parking and reservation time, in seconds.
-    pub(crate) billed_seconds: [Decimal; 3],
+    pub(crate) billed_energy: F,
+    /// Billed charging, parking and reservation time.
+    pub(crate) billed_seconds: [F; 3],
     pub(crate) min_price_applied: bool,
     pub(crate) max_price_applied: bool,
 }
@@ -54,16 +86,16 @@ pub(crate) struct Breakdown<'t, 'a> {
     pub(crate) tariff_ids: &'t [Option<&'t str>],
 }
 
-fn amount(buf: &mut Vec<u8>, value: Amount) {
+fn amount<F: Figure>(buf: &mut Vec<u8>, (excl, incl): (F, F)) {
     buf.extend_from_slice(b"{\"excl_vat\":");
-    writer::dec4(buf, value.excl);
+    excl.write(buf);
     buf.extend_from_slice(b",\"incl_vat\":");
-    writer::dec4(buf, value.incl);
+    incl.write(buf);
     buf.push(b'}');
 }
 
 /// Writes the result object; `periods` is `[]` without a breakdown.
-pub(crate) fn write(buf: &mut Vec<u8>, s: &Summary<'_>, breakdown: Option<&Breakdown<'_, '_>>) {
+pub(crate) fn write<F: Figure>(buf: &mut Vec<u8>, s: &Summary<'_, F>, breakdown: Option<&Breakdown<'_, '_>>) {
     buf.push(b'{');
     for (name, value) in [("currency", s.currency), ("time_zone", s.time_zone)] {
         writer::key(buf, name);
@@ -79,19 +111,19 @@ pub(crate) fn write(buf: &mut Vec<u8>, s: &Summary<'_>, breakdown: Option<&Break
     }
     buf.push(b',');
     writer::key(buf, "total_energy");
-    writer::dec4(buf, s.total_energy);
+    s.total_energy.write(buf);
     for (name, seconds) in TIME_NAMES.iter().zip(s.seconds) {
         buf.push(b',');
         writer::key(buf, name);
-        writer::hours(buf, seconds);
+        seconds.write_hours(buf);
     }
     buf.push(b',');
     writer::key(buf, "billed_energy");
-    writer::dec4(buf, s.billed_energy);
+    s.billed_energy.write(buf);
     for (name, seconds) in BILLED_NAMES.iter().zip(s.billed_seconds) {
         buf.push(b',');
         writer::key(buf, name);
-        writer::hours(buf, seconds);
+        seconds.write_hours(buf);
     }
     for (name, flag) in [
         ("min_price_applied", s.min_price_applied),
@@ -269,7 +301,8 @@ fn line_json(buf: &mut Vec<u8>, line: &Line) {
         },
     );
     buf.extend_from_slice(b",\"cost\":");
-    amount(buf, line_cost(line));
+    let cost = line_cost(line);
+    amount(buf, (cost.excl, cost.incl));
     buf.push(b'}');
 }
 

@@ -78,9 +78,18 @@ impl Line {
 ///
 /// `expired`: the CDR is an expired reservation (no session): reservation periods use `RESERVATION_EXPIRES`
 /// elements first, then `RESERVATION` elements (ambiguity 13).
-pub(crate) fn lines(tariffs: &[&Tariff], timeline: &Timeline, tariff_of: &[usize], expired: bool) -> Vec<Line> {
-    let mut out = Vec::with_capacity(timeline.periods.len() * 2);
-    let mut flats_billed: Vec<Source> = Vec::new();
+///
+/// The lines go to `out` (cleared first); `flats_billed` is a buffer (reused across calls by a batch).
+pub(crate) fn lines(
+    out: &mut Vec<Line>,
+    flats_billed: &mut Vec<Source>,
+    tariffs: &[&Tariff],
+    timeline: &Timeline,
+    tariff_of: &[usize],
+    expired: bool,
+) {
+    out.clear();
+    flats_billed.clear();
     for (i, period) in timeline.periods.iter().enumerate() {
         let t = tariff_of.get(i).copied().unwrap_or(0);
         let Some(tariff) = tariffs.get(t) else { continue };
@@ -151,7 +160,6 @@ pub(crate) fn lines(tariffs: &[&Tariff], timeline: &Timeline, tariff_of: &[usize
             });
         }
     }
-    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -200,9 +208,11 @@ mod tests {
     fn run(tariff: &str, cdr: &str) -> Vec<Line> {
         let tariff = Tariff::from_json(tariff.as_bytes()).unwrap();
         let raw: RawUsage<'_> = decode("CDR", cdr.as_bytes()).unwrap();
-        let timeline = Timeline::build(&raw, "CDR", Some(chrono_tz::UTC)).unwrap();
+        let timeline = Timeline::build(&raw, None, "CDR", Some(chrono_tz::UTC)).unwrap();
         let tariff_of = vec![0; timeline.periods.len()];
-        lines(&[&tariff], &timeline, &tariff_of, false)
+        let mut out = Vec::new();
+        lines(&mut out, &mut Vec::new(), &[&tariff], &timeline, &tariff_of, false);
+        out
     }
 
     const TARIFF: &str = r#"{"currency": "EUR", "elements": [

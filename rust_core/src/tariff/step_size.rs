@@ -59,12 +59,7 @@ mod tests {
             quantity: dec(quantity),
             extra: Decimal::ZERO,
             source: step.map(|_| (0, 0, 0)),
-            component: step.map(|s| Component {
-                dimension: Dimension::Time,
-                price: Decimal::ONE,
-                vat: None,
-                step: Decimal::from(s),
-            }),
+            component: step.map(|s| Component::new(Dimension::Time, Decimal::ONE, None, Decimal::from(s))),
             category: Category::Fixed,
         }
     }

@@ -172,7 +172,7 @@ fn malformed_embedded_tariffs_are_refused_even_with_an_explicit_tariff() {
     assert!(err.contains("tariffs[0].currency"), "{err}");
     let err = price(None, Usage::Cdr, bad.as_bytes(), None).unwrap_err().to_string();
     assert!(err.contains("tariffs[0].currency"), "{err}");
-    let mut cache = super::EmbeddedTariffs::default();
+    let mut cache = super::BatchCache::default();
     let embedded = good.replacen('{', &format!(r#"{{"tariffs": [{START_AND_ENERGY}], "#), 1);
     for _ in 0..2 {
         let mut out = Vec::new();

@@ -1,6 +1,6 @@
 //! A CDR's or Session's charging periods as a timeline of instants with quantities.
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
@@ -43,31 +43,134 @@ pub(crate) struct Timeline<'a> {
     pub(crate) periods: Vec<Period<'a>>,
 }
 
-impl<'a> Timeline<'a> {
-    /// Builds the timeline; `object` names the input in errors (`CDR` or `session`).
+/// Why a dimension was refused (the message is worded where the field path is known).
+pub(crate) enum Refused {
+    /// A negative quantity.
+    Negative,
+    /// Not a `CdrDimensionType`.
+    UnknownType,
+}
+
+impl<'a> Period<'a> {
+    /// A period starting at `start`, before its dimensions are added; the instant's local time, duration and
+    /// energy so far are set by [`Timeline::build`].
+    pub(crate) fn new(start: DateTime<Utc>, tariff_id: Option<&'a str>) -> Self {
+        Self {
+            start,
+            instant: Instant {
+                date: NaiveDate::default(),
+                second_of_day: 0,
+                weekday: Weekday::Mon,
+                energy_kwh: Decimal::ZERO,
+                duration_s: Decimal::ZERO,
+                power: Measure::default(),
+                current: Measure::default(),
+            },
+            energy: Decimal::ZERO,
+            time_s: 0,
+            parking_s: 0,
+            reservation_s: 0,
+            in_reservation: false,
+            in_session: false,
+            tariff_id,
+        }
+    }
+
+    /// Adds one `CdrDimension`. Until [`Self::finish`], `in_session` means "has a session dimension".
+    pub(crate) fn add(&mut self, kind: &[u8], volume: Decimal) -> Result<(), Refused> {
+        let non_negative = |v: Decimal| {
+            if v.is_sign_negative() && !v.is_zero() {
+                Err(Refused::Negative)
+            } else {
+                Ok(v)
+            }
+        };
+        match kind {
+            b"ENERGY" => {
+                self.energy += non_negative(volume)?;
+                self.in_session = true;
+            }
+            b"TIME" => {
+                self.time_s += hours_to_seconds(non_negative(volume)?);
+                self.in_session = true;
+            }
+            b"PARKING_TIME" => {
+                self.parking_s += hours_to_seconds(non_negative(volume)?);
+                self.in_session = true;
+            }
+            b"RESERVATION_TIME" => {
+                self.reservation_s += hours_to_seconds(non_negative(volume)?);
+                self.in_reservation = true;
+            }
+            b"POWER" => self.instant.power.avg = Some(volume),
+            b"MIN_POWER" => self.instant.power.min = Some(volume),
+            b"MAX_POWER" => self.instant.power.max = Some(volume),
+            b"CURRENT" => self.instant.current.avg = Some(volume),
+            b"MIN_CURRENT" => self.instant.current.min = Some(volume),
+            b"MAX_CURRENT" => self.instant.current.max = Some(volume),
+            b"ENERGY_EXPORT" | b"ENERGY_IMPORT" | b"STATE_OF_CHARGE" => {}
+            _ => return Err(Refused::UnknownType),
+        }
+        Ok(())
+    }
+
+    /// After the last dimension: a period with only `RESERVATION_TIME` belongs to the reservation; any other
+    /// period to the session.
+    pub(crate) fn finish(&mut self) {
+        self.in_session = self.in_session || !self.in_reservation;
+    }
+}
+
+impl<'r> Timeline<'r> {
+    /// Builds the timeline; `object` names the input in errors (`CDR` or `session`). `read`: the periods as
+    /// the scanner read them (all valid), else they are read from `raw` here, with errors.
     ///
     /// `zone`: the Location's zone, when some restriction looks at local time; `None` skips the conversion
     /// (the local date and time of the instants are then UTC's and nothing reads them).
-    pub(crate) fn build(raw: &'a RawUsage<'_>, object: &'static str, zone: Option<Tz>) -> Result<Self, CoreError> {
+    pub(crate) fn build(
+        raw: &'r RawUsage<'_>,
+        read: Option<Vec<Period<'r>>>,
+        object: &'static str,
+        zone: Option<Tz>,
+    ) -> Result<Self, CoreError> {
         let invalid = |field: String, problem: String| CoreError::PricingField { object, field, problem };
         let start = parse_datetime(&raw.start_date_time).map_err(|p| invalid("start_date_time".into(), p))?;
         let raw_periods = raw.charging_periods.as_deref().unwrap_or_default();
-        if object == "CDR" && raw_periods.is_empty() {
+        let count = read.as_ref().map_or(raw_periods.len(), Vec::len);
+        if object == "CDR" && count == 0 {
             return Err(invalid(
                 "charging_periods".into(),
                 "must list at least one period".into(),
             ));
         }
-        let mut periods: Vec<Period> = Vec::with_capacity(raw_periods.len());
-        let mut energy_so_far = Decimal::ZERO;
-        for (i, raw_period) in raw_periods.iter().enumerate() {
-            let period = period(raw_period, i, start, energy_so_far, zone).map_err(|(f, p)| invalid(f, p))?;
-            if periods.last().is_some_and(|prev| prev.start > period.start) {
+        let scanned = read.is_some();
+        let mut periods = read.unwrap_or_else(|| Vec::with_capacity(raw_periods.len()));
+        for i in 0..count {
+            if !scanned {
+                if let Some(raw_period) = raw_periods.get(i) {
+                    periods.push(period(raw_period, i).map_err(|(f, p)| invalid(f, p))?);
+                }
+            }
+            let (Some(this), Some(before)) = (periods.get(i), i.checked_sub(1).and_then(|b| periods.get(b))) else {
+                continue;
+            };
+            if before.start > this.start {
                 let field = format!("charging_periods[{i}].start_date_time");
                 return Err(invalid(field, "is before the start of the previous period".into()));
             }
-            energy_so_far += period.energy;
-            periods.push(period);
+        }
+        let mut energy_so_far = Decimal::ZERO;
+        for p in &mut periods {
+            let local = match zone {
+                Some(zone) => zone.from_utc_datetime(&p.start.naive_utc()).naive_local(),
+                None => p.start.naive_utc(),
+            };
+            p.instant.date = local.date();
+            p.instant.second_of_day = local.num_seconds_from_midnight();
+            p.instant.weekday = local.weekday();
+            p.instant.energy_kwh = energy_so_far;
+            p.instant.duration_s = Decimal::new(millis_between(start, p.start), 3);
+            energy_so_far += p.energy;
         }
         let end_text = raw.end_date_time.as_deref().or(if object == "CDR" {
             None
@@ -86,97 +189,37 @@ impl<'a> Timeline<'a> {
     }
 }
 
-fn period<'a>(
-    raw: &'a RawPeriod<'_>,
-    i: usize,
-    session_start: DateTime<Utc>,
-    energy_so_far: Decimal,
-    zone: Option<Tz>,
-) -> Result<Period<'a>, (String, String)> {
+/// A period read from its decoded JSON; `Err` holds the field path and the problem.
+pub(crate) fn period<'a>(raw: &'a RawPeriod<'_>, i: usize) -> Result<Period<'a>, (String, String)> {
     // Field paths are only formatted on the error path: this runs for every period of every CDR.
     let at = || format!("charging_periods[{i}]");
     let start = parse_datetime(&raw.start_date_time).map_err(|p| (format!("{}.start_date_time", at()), p))?;
-    let local = match zone {
-        Some(zone) => zone.from_utc_datetime(&start.naive_utc()).naive_local(),
-        None => start.naive_utc(),
-    };
-    let millis = millis_between(session_start, start);
-    let mut p = Period {
-        start,
-        instant: Instant {
-            date: local.date(),
-            second_of_day: local.num_seconds_from_midnight(),
-            weekday: local.weekday(),
-            energy_kwh: energy_so_far,
-            duration_s: Decimal::new(millis, 3),
-            power: Measure::default(),
-            current: Measure::default(),
-        },
-        energy: Decimal::ZERO,
-        time_s: 0,
-        parking_s: 0,
-        reservation_s: 0,
-        in_reservation: false,
-        in_session: false,
-        tariff_id: raw.tariff_id.as_deref(),
-    };
+    let mut p = Period::new(start, raw.tariff_id.as_deref());
     if raw.dimensions.is_empty() {
         return Err((
             format!("{}.dimensions", at()),
             "must list at least one dimension".into(),
         ));
     }
-    let mut session_dimension = false;
     for (d, dimension) in raw.dimensions.iter().enumerate() {
         let field = || format!("{}.dimensions[{d}].volume", at());
         let volume = parse_number(dimension.volume.0).map_err(|problem| (field(), problem))?;
-        let non_negative = |v: Decimal| {
-            if v.is_sign_negative() && !v.is_zero() {
-                Err((
-                    field(),
-                    format!(
-                        "must not be negative for {} (export is not priced), not {v}",
-                        dimension.kind
-                    ),
-                ))
-            } else {
-                Ok(v)
+        match p.add(dimension.kind.as_bytes(), volume) {
+            Ok(()) => {}
+            Err(Refused::Negative) => {
+                let kind = &dimension.kind;
+                let problem = format!("must not be negative for {kind} (export is not priced), not {volume}");
+                return Err((field(), problem));
             }
-        };
-        match dimension.kind.as_ref() {
-            "ENERGY" => {
-                p.energy += non_negative(volume)?;
-                session_dimension = true;
-            }
-            "TIME" => {
-                p.time_s += hours_to_seconds(non_negative(volume)?);
-                session_dimension = true;
-            }
-            "PARKING_TIME" => {
-                p.parking_s += hours_to_seconds(non_negative(volume)?);
-                session_dimension = true;
-            }
-            "RESERVATION_TIME" => {
-                p.reservation_s += hours_to_seconds(non_negative(volume)?);
-                p.in_reservation = true;
-            }
-            "POWER" => p.instant.power.avg = Some(volume),
-            "MIN_POWER" => p.instant.power.min = Some(volume),
-            "MAX_POWER" => p.instant.power.max = Some(volume),
-            "CURRENT" => p.instant.current.avg = Some(volume),
-            "MIN_CURRENT" => p.instant.current.min = Some(volume),
-            "MAX_CURRENT" => p.instant.current.max = Some(volume),
-            "ENERGY_EXPORT" | "ENERGY_IMPORT" | "STATE_OF_CHARGE" => {}
-            other => {
+            Err(Refused::UnknownType) => {
                 return Err((
                     format!("{}.dimensions[{d}].type", at()),
-                    format!("is not a CdrDimensionType: `{other}`"),
+                    format!("is not a CdrDimensionType: `{}`", dimension.kind),
                 ))
             }
         }
     }
-    // A period with only RESERVATION_TIME belongs to the reservation; any other period to the session.
-    p.in_session = session_dimension || !p.in_reservation;
+    p.finish();
     Ok(p)
 }
 
@@ -253,7 +296,7 @@ mod tests {
         // The timeline borrows the decoded CDR, which borrows the text: both live for the test run.
         let json: &'static str = Box::leak(json.to_owned().into_boxed_str());
         let raw: &'static RawUsage<'static> = Box::leak(Box::new(decode("CDR", json.as_bytes())?));
-        Timeline::build(raw, "CDR", Some(zone))
+        Timeline::build(raw, None, "CDR", Some(zone))
     }
 
     const CDR: &str = r#"{"start_date_time": "2024-03-31T00:30:00Z", "end_date_time": "2024-03-31T02:00:00Z",

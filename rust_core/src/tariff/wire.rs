@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::timeline::Period;
 use crate::errors::CoreError;
 
 /// An OCPI Tariff as received.
@@ -113,6 +114,9 @@ pub(crate) struct RawUsage<'a> {
     pub(crate) tariffs_text: Option<&'a str>,
     #[serde(default, borrow)]
     pub(crate) charging_periods: Option<Vec<RawPeriod<'a>>>,
+    /// The periods as [`super::scan`] read them, straight from the bytes (then `charging_periods` is `None`).
+    #[serde(skip)]
+    pub(crate) periods_read: Option<Vec<Period<'a>>>,
 }
 
 /// The part of `CdrLocation` pricing may use: `time_zone` is not in 2.2.1, but some peers send it.

@@ -119,32 +119,36 @@ fn round_ratio(num: i128, den: i128) -> i128 {
 }
 
 /// A mantissa with scale 4 as `"I.FFFF"`; zero is never negative.
-fn scaled4(buf: &mut Vec<u8>, mantissa: i128) {
+pub(crate) fn scaled4(buf: &mut Vec<u8>, mantissa: i128) {
     if let Ok(small) = u64::try_from(mantissa.unsigned_abs()) {
-        // The usual case, written through one small stack buffer and one copy.
-        let mut digits = itoa::Buffer::new();
-        let whole = digits.format(small / 10_000).as_bytes();
-        let frac = (small % 10_000) as u16;
+        // The usual case: digits written right to left, two at a time, into a stack buffer; then one copy.
         let mut text = [0u8; 32];
-        let sign = usize::from(mantissa < 0);
-        text[0] = b'"';
-        text[1] = b'-';
-        let end = 1 + sign + whole.len();
-        if let Some(slot) = text.get_mut(1 + sign..end) {
-            slot.copy_from_slice(whole);
+        let mut at = text.len() - 1;
+        text[at] = b'"';
+        let (mut whole, frac) = (small / 10_000, (small % 10_000) as usize);
+        at -= 5;
+        text[at] = b'.';
+        text[at + 1..at + 3].copy_from_slice(pair(frac / 100));
+        text[at + 3..at + 5].copy_from_slice(pair(frac % 100));
+        while whole >= 100 {
+            at -= 2;
+            text[at..at + 2].copy_from_slice(pair((whole % 100) as usize));
+            whole /= 100;
         }
-        let tail = [
-            b'.',
-            b'0' + (frac / 1000) as u8,
-            b'0' + (frac / 100 % 10) as u8,
-            b'0' + (frac / 10 % 10) as u8,
-            b'0' + (frac % 10) as u8,
-            b'"',
-        ];
-        if let Some(slot) = text.get_mut(end..end + 6) {
-            slot.copy_from_slice(&tail);
+        if whole >= 10 {
+            at -= 2;
+            text[at..at + 2].copy_from_slice(pair(whole as usize));
+        } else {
+            at -= 1;
+            text[at] = b'0' + whole as u8;
         }
-        buf.extend_from_slice(text.get(..end + 6).unwrap_or_default());
+        if mantissa < 0 {
+            at -= 1;
+            text[at] = b'-';
+        }
+        at -= 1;
+        text[at] = b'"';
+        buf.extend_from_slice(text.get(at..).unwrap_or_default());
         return;
     }
     let mut digits = itoa::Buffer::new();
@@ -168,6 +172,24 @@ fn scaled4(buf: &mut Vec<u8>, mantissa: i128) {
         b'0' + (frac % 10) as u8,
         b'"',
     ]);
+}
+
+/// "00" to "99".
+const PAIRS: [u8; 200] = {
+    let mut table = [0u8; 200];
+    let mut n = 0;
+    while n < 100 {
+        table[2 * n] = b'0' + (n / 10) as u8;
+        table[2 * n + 1] = b'0' + (n % 10) as u8;
+        n += 1;
+    }
+    table
+};
+
+/// The two digits of `n` (< 100).
+#[inline]
+fn pair(n: usize) -> &'static [u8] {
+    PAIRS.get(2 * n..2 * n + 2).unwrap_or(b"00")
 }
 
 /// An unsigned integer, unquoted.
