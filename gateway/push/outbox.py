@@ -6,9 +6,8 @@ messages first with :meth:`Outbox.addressed` (one message per registered partner
 endpoint, e.g. every partner with a ``locations`` RECEIVER endpoint, or only the eMSP a Session belongs
 to), writes the change and the messages in one transaction with :meth:`~gateway.store.base.Store.write`,
 then calls :meth:`Outbox.written` to wake the worker. So a crash can never store a change whose pushes are
-lost, nor push a change that was never stored. :meth:`Outbox.fan_out` and :meth:`Outbox.enqueue` add
-messages on their own, for what needs no object write (operators' tools, tests). Either way the HTTP
-answer to the CSMS leaves once the messages are durable.
+lost, nor push a change that was never stored. :meth:`Outbox.enqueue` adds messages on their own, for
+what needs no object write. Either way the HTTP answer to the CSMS leaves once the messages are durable.
 
 A message (:class:`~gateway.store.base.OutboxMessage`) names the partner, the module and interface role of the
 partner endpoint, the method, a path relative to that endpoint's URL, the body bytes, extra headers (OCPI
@@ -193,7 +192,7 @@ class Outbox:
             store: The open store holding the outbox.
             client: The shared partner client.
             config: Delivery settings (:meth:`OutboxConfig.from_settings`); defaults when omitted.
-            own_roles: Our parties, for the ``OCPI-from-*`` routing headers of :meth:`fan_out`.
+            own_roles: Our parties, for the ``OCPI-from-*`` routing headers of :meth:`addressed`.
         """
         self.store = store
         self.config = config or OutboxConfig()
@@ -218,26 +217,6 @@ class Outbox:
         """Messages were stored with :meth:`Store.write` (with the change they announce): wake the worker."""
         if messages:
             self.worker.wake()
-
-    async def fan_out(
-        self,
-        module: str,
-        method: str,
-        path: str,
-        body: bytes | None,
-        key: str,
-        *,
-        role: str = "RECEIVER",
-        partner_ids: Collection[str] | None = None,
-        policy: OutboxPolicy | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> list[OutboxMessage]:
-        """Build and enqueue :meth:`addressed` messages at once (for a change that is already stored)."""
-        messages = await self.addressed(
-            module, method, path, body, key, role=role, partner_ids=partner_ids, policy=policy, headers=headers
-        )
-        await self.enqueue(messages)
-        return messages
 
     async def addressed(
         self,

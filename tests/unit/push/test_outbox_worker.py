@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from tests.unit.push.receiver_stub import ReceiverStub
 
 LOC = "/NL/CPO/LOC1"
+
+
+async def fan_out(outbox: Outbox, *args: Any, **kwargs: Any) -> list[OutboxMessage]:
+    """Address a message to every partner with the endpoint (:meth:`Outbox.addressed`) and enqueue them."""
+    messages = await outbox.addressed(*args, **kwargs)
+    await outbox.enqueue(messages)
+    return messages
 
 
 def body(n: int) -> bytes:
@@ -48,7 +55,7 @@ async def test_outbox_fan_out_reaches_every_partner_with_the_endpoint(
     await store.add_partner(partner_of(stub, "emsp2", plain_auth=True))
     await store.add_partner(partner_of(stub, "tokens-only", modules=("tokens",)))
     await store.add_partner(partner_of(stub, "gone", state="UNREGISTERED"))
-    messages = await outbox.fan_out("locations", "PATCH", LOC, body(1), "locations:NL:CPO:LOC1")
+    messages = await fan_out(outbox, "locations", "PATCH", LOC, body(1), "locations:NL:CPO:LOC1")
     assert sorted(m.partner_id for m in messages) == ["emsp1", "emsp2"]
     assert {m.policy for m in messages} == {"send_once"}
     await outbox.start()
@@ -72,7 +79,7 @@ async def test_outbox_keeps_order_per_object_while_objects_go_concurrently(
     sent: dict[str, list[int]] = {}
     for n in range(12):
         for obj in ("A", "B", "C", "D"):
-            await outbox.fan_out("locations", "PATCH", f"/NL/CPO/{obj}", body(n), f"locations:NL:CPO:{obj}")
+            await fan_out(outbox, "locations", "PATCH", f"/NL/CPO/{obj}", body(n), f"locations:NL:CPO:{obj}")
             sent.setdefault(obj, []).append(n)
     await outbox.start()
     await wait_until(lambda: stub.count() == 2 * 12 * 4, "every delivery")
@@ -91,7 +98,7 @@ async def test_outbox_sends_many_objects_at_once(store: Store, outbox: Outbox, s
     await store.add_partner(partner_of(stub))
     stub.default = Answer(hang=True)
     for obj in "ABCDE":
-        await outbox.fan_out("locations", "PUT", f"/NL/CPO/{obj}", body(0), f"locations:NL:CPO:{obj}")
+        await fan_out(outbox, "locations", "PUT", f"/NL/CPO/{obj}", body(0), f"locations:NL:CPO:{obj}")
     await outbox.start()
     await wait_until(lambda: stub.in_flight == 5, "five objects in flight at the same time")
     counts = await store.outbox_counts(now=datetime.now(UTC))
@@ -103,8 +110,8 @@ async def test_outbox_sends_many_objects_at_once(store: Store, outbox: Outbox, s
 async def test_outbox_backs_off_then_succeeds(store: Store, outbox: Outbox, stub: ReceiverStub) -> None:
     await store.add_partner(partner_of(stub))
     stub.fail_next(3)  # 503 without a body: it never reached the receiver
-    (message,) = await outbox.fan_out("locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1")
-    (later,) = await outbox.fan_out("locations", "PATCH", LOC, body(2), "locations:NL:CPO:LOC1")
+    (message,) = await fan_out(outbox, "locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1")
+    (later,) = await fan_out(outbox, "locations", "PATCH", LOC, body(2), "locations:NL:CPO:LOC1")
     await outbox.start()
     await wait_until(lambda: drained(store), "the outbox to drain")
     assert [r.json()["n"] for r in stub.received] == [1, 1, 1, 1, 2]
@@ -117,7 +124,7 @@ async def test_outbox_until_accepted_retries_server_errors(
 ) -> None:
     await store.add_partner(partner_of(stub))
     stub.fail_next(2, failure)
-    await outbox.fan_out("locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1", policy="until_accepted")
+    await fan_out(outbox, "locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1", policy="until_accepted")
     await outbox.start()
     await wait_until(lambda: drained(store), "the outbox to drain")
     assert stub.count() == 3
@@ -129,8 +136,8 @@ async def test_outbox_refusal_is_dead_at_once_and_frees_the_lane(
 ) -> None:
     await store.add_partner(partner_of(stub))
     stub.then(Answer(code=2001))
-    (refused,) = await outbox.fan_out("locations", "PATCH", LOC, body(1), "locations:NL:CPO:LOC1", policy=policy)  # type: ignore[arg-type]
-    await outbox.fan_out("locations", "PATCH", LOC, body(2), "locations:NL:CPO:LOC1", policy=policy)  # type: ignore[arg-type]
+    (refused,) = await fan_out(outbox, "locations", "PATCH", LOC, body(1), "locations:NL:CPO:LOC1", policy=policy)  # type: ignore[arg-type]
+    await fan_out(outbox, "locations", "PATCH", LOC, body(2), "locations:NL:CPO:LOC1", policy=policy)  # type: ignore[arg-type]
     await outbox.start()
     await wait_until(lambda: stub.count() == 2, "both messages sent")
     await wait_until(state_is(store, refused.id, "dead"), "the refused message to be dead")
@@ -143,7 +150,7 @@ async def test_outbox_refusal_is_dead_at_once_and_frees_the_lane(
 async def test_outbox_http_4xx_without_envelope_is_a_refusal(store: Store, outbox: Outbox, stub: ReceiverStub) -> None:
     await store.add_partner(partner_of(stub))
     stub.then(Answer(http=404, code=None))
-    (message,) = await outbox.fan_out("locations", "PATCH", LOC, body(1), "locations:NL:CPO:LOC1")
+    (message,) = await fan_out(outbox, "locations", "PATCH", LOC, body(1), "locations:NL:CPO:LOC1")
     await outbox.start()
     await wait_until(state_is(store, message.id, "dead"), "the message to be dead")
     assert stub.count() == 1
@@ -153,7 +160,7 @@ async def test_outbox_gives_up_after_max_attempts(store: Store, client: PartnerC
     await store.add_partner(partner_of(stub))
     stub.default = Answer(http=503, code=None)
     box = Outbox(store, client, msgspec.structs.replace(FAST, max_attempts=3))
-    (message,) = await box.fan_out("cdrs", "POST", "", body(1), "cdrs:NL:CPO:CDR1")
+    (message,) = await fan_out(box, "cdrs", "POST", "", body(1), "cdrs:NL:CPO:CDR1")
     assert message.policy == "until_accepted"  # the module default for CDRs
     await box.start()
     try:
@@ -169,11 +176,11 @@ async def test_outbox_gives_up_after_max_attempts(store: Store, client: PartnerC
 async def test_outbox_send_once_takes_an_answer_as_final(store: Store, outbox: Outbox, stub: ReceiverStub) -> None:
     await store.add_partner(partner_of(stub))
     stub.then(Answer(code=3000), Answer(code=3000))
-    (once,) = await outbox.fan_out("locations", "PUT", "/NL/CPO/A", body(1), "locations:NL:CPO:A", policy="send_once")
+    (once,) = await fan_out(outbox, "locations", "PUT", "/NL/CPO/A", body(1), "locations:NL:CPO:A", policy="send_once")
     await outbox.start()
     await wait_until(state_is(store, once.id, "dead"), "the send_once message to be dead")
     assert stub.count() == 1
-    (stored,) = await outbox.fan_out(
+    (stored,) = await fan_out(outbox,
         "locations", "PUT", "/NL/CPO/B", body(2), "locations:NL:CPO:B", policy="until_accepted"
     )
     await wait_until(lambda: gone(store, stored.id), "the until_accepted message to be delivered")
@@ -192,7 +199,7 @@ async def test_outbox_send_once_still_retries_what_never_arrived(
         closed.endpoints[0], url="http://127.0.0.1:9/ocpi/emsp/2.2.1/locations"
     )  # discard port: connection refused
     await store.add_partner(msgspec.structs.replace(closed, endpoints=(dead_port,)))
-    (message,) = await outbox.fan_out("locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1", policy="send_once")
+    (message,) = await fan_out(outbox, "locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1", policy="send_once")
     await outbox.start()
 
     async def retried() -> bool:
@@ -213,7 +220,7 @@ async def test_outbox_partner_override_beats_the_module_default(
     await set_policy(store, "hub01", "until_accepted")
     assert await get_policy(store, "hub01") == "until_accepted"
     assert await get_policy(store, "emsp1") is None
-    messages = await outbox.fan_out("locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1")
+    messages = await fan_out(outbox, "locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1")
     assert {m.partner_id: m.policy for m in messages} == {"emsp1": "send_once", "hub01": "until_accepted"}
     await set_policy(store, "hub01", None)
     assert await get_policy(store, "hub01") is None
@@ -254,7 +261,7 @@ async def test_outbox_cdr_post_is_acknowledged_once_and_hooks_see_the_location(
 async def test_outbox_message_to_a_removed_partner_is_dead(store: Store, outbox: Outbox, stub: ReceiverStub) -> None:
     partner = partner_of(stub)
     await store.add_partner(partner)
-    (message,) = await outbox.fan_out("locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1")
+    (message,) = await fan_out(outbox, "locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1")
     await store.remove_partner(partner.id)
     await outbox.start()
     await wait_until(state_is(store, message.id, "dead"), "the message to be dead")
@@ -274,7 +281,7 @@ async def test_outbox_claim_of_a_crashed_worker_is_taken_over_after_the_lease(
     try:
         await first_store.add_partner(partner_of(stub))
         crashing = Outbox(first_store, client, short_lease)
-        (message,) = await crashing.fan_out("cdrs", "POST", "", body(1), "cdrs:NL:CPO:CDR1")
+        (message,) = await fan_out(crashing, "cdrs", "POST", "", body(1), "cdrs:NL:CPO:CDR1")
         stub.then(Answer(hang=True))
         await crashing.start()
         await wait_until(lambda: stub.in_flight == 1, "the first attempt to reach the partner")
@@ -298,7 +305,7 @@ async def test_outbox_graceful_stop_hands_claims_back_at_once(
 ) -> None:
     await store.add_partner(partner_of(stub))
     stub.then(Answer(hang=True))
-    (message,) = await outbox.fan_out("locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1")
+    (message,) = await fan_out(outbox, "locations", "PUT", LOC, body(1), "locations:NL:CPO:LOC1")
     await outbox.start()
     await wait_until(lambda: stub.in_flight == 1, "the attempt to reach the partner")
     await outbox.stop(grace=0.0)
