@@ -572,14 +572,8 @@ class RedisStore:
 
     async def delete_object(self, kind: str, key: ObjectKey, *, publish: tuple[str, bytes] | None = None) -> bool:
         """Delete one object with its index entries (and append ``publish``); ``False`` when it did not exist."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self._object_key(kind, key))
-            pipe.zrem(self._owner_index(kind, key.country_code, key.party_id), key.id)
-            pipe.zrem(self._global_index(kind), _global_member(key))
-            if publish is not None:
-                self._queue_publish(pipe, *publish)
-            deleted, *_ = await pipe.execute()
-        return bool(deleted)
+        (deleted,) = await self.write([Remove(kind, key)], publish=publish)
+        return deleted
 
     async def write(
         self,

@@ -445,7 +445,7 @@ class SqliteStore:
 
     async def remove_partner(self, partner_id: str) -> bool:
         """Delete a partner record; ``False`` when it did not exist."""
-        return await self._write(self._delete, "DELETE FROM partners WHERE id = ?", (partner_id,))
+        return await self._write(self._update, "DELETE FROM partners WHERE id = ?", (partner_id,)) > 0
 
     # -- OCPI objects ----------------------------------------------------------------------------
     async def put_object(self, kind: str, obj: StoredObject, *, publish: tuple[str, bytes] | None = None) -> bool:
@@ -489,7 +489,8 @@ class SqliteStore:
 
     async def delete_object(self, kind: str, key: ObjectKey, *, publish: tuple[str, bytes] | None = None) -> bool:
         """Delete one object (and append ``publish`` in the same transaction); ``False`` when it did not exist."""
-        return await self._write(self._delete, _DELETE_OBJECT, (kind, key.country_code, key.party_id, key.id), publish)
+        (deleted,) = await self.write([Remove(kind, key)], publish=publish)
+        return deleted
 
     async def write(
         self,
@@ -851,14 +852,6 @@ class SqliteStore:
         sql = "SELECT 1 FROM partners WHERE token_digest = ? AND id != ?"
         if conn.execute(sql, (token_digest(partner.token_in), partner.id)).fetchone():
             raise ValueError(f"The token_in of partner `{partner.id}` is already used by another partner")
-
-    def _delete(self, sql: str, params: tuple[str, ...], publish: tuple[str, bytes] | None = None) -> bool:
-        conn = self._conn()
-        with _transaction(conn):
-            deleted = conn.execute(sql, params).rowcount > 0
-            if publish is not None:
-                self._append(conn, *publish)
-        return deleted
 
     def _update(self, sql: str, params: tuple[Any, ...]) -> int:
         conn = self._conn()
