@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,18 +21,18 @@ from typing import TYPE_CHECKING
 import httpx
 import msgspec
 
+from benchmarks._redis import free_port
 from benchmarks._result import Result
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 __all__ = (
-    "ChildRun", "LoadResult", "granian_server", "lua_script", "lua_string", "redis_server", "run_measured",
+    "ChildRun", "LoadResult", "granian_server", "lua_script", "lua_string", "run_measured",
     "seed_tokens", "wrk",
 )
 
 START_TIMEOUT = 30.0
-REDIS_STOP_TIMEOUT = 5.0
 
 
 class LoadResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,16 +45,10 @@ class LoadResult(msgspec.Struct, frozen=True, kw_only=True):
     non_2xx: int
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def granian_server(target: str, env: Mapping[str, str] | None = None, *, health_path: str = "/") -> Iterator[str]:
     """Serve ``module:factory`` under Granian with one worker on a free port; yield its base URL."""
-    port = _free_port()
+    port = free_port()
     args = [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--workers", "1",
             "--host", "127.0.0.1", "--port", str(port), "--no-ws", "--log-level", "warning", target]
     log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's log outlives this block; closed with the server
@@ -141,51 +134,6 @@ def lua_string(value: str) -> str:
     """``value`` as a Lua string literal (long brackets cannot be used: bodies may contain ``]]``)."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
-
-
-def _answers_ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-@contextmanager
-def redis_server() -> Iterator[str]:
-    """A throwaway redis-server (no persistence) on a free loopback port; yields ``redis://127.0.0.1:N/0``.
-
-    Started like the tests' server (tests/conftest.py) and stopped by its pid at the end.
-
-    Raises:
-        RuntimeError: redis-server is missing (``make tools``) or did not answer PING in time.
-    """
-    executable = shutil.which("redis-server")
-    if executable is None:
-        raise RuntimeError("redis-server is not installed: run `make tools` (Debian package redis-server)")
-    with tempfile.TemporaryDirectory(prefix="bench-redis-") as workdir:
-        port = _free_port()
-        args = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--daemonize", "no", "--dir", workdir]
-        with open(Path(workdir) / "redis.log", "wb") as log:
-            process = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not _answers_ping(port):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = (Path(workdir) / "redis.log").read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"redis-server did not answer PING on port {port}:\n{output}")
-                time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=REDIS_STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=REDIS_STOP_TIMEOUT)
 
 
 class ChildRun(msgspec.Struct, frozen=True, kw_only=True):

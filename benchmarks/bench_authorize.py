@@ -23,11 +23,11 @@ from benchmarks._load import (
     granian_server,
     lua_script,
     lua_string,
-    redis_server,
     seed_tokens,
     versus_floor,
     wrk,
 )
+from benchmarks._redis import redis_server
 from benchmarks.data import tokens_token
 
 if TYPE_CHECKING:

@@ -18,7 +18,8 @@ from pathlib import Path
 import msgspec
 import redis
 
-from benchmarks._load import ChildRun, redis_server, run_measured, seed_tokens
+from benchmarks._load import ChildRun, run_measured, seed_tokens
+from benchmarks._redis import redis_server
 from benchmarks._result import Result
 from benchmarks.data import tokens_ndjson
 
