@@ -65,16 +65,23 @@ def _handler(stub: PartnerStub) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[None]:
+    """Serve ``server`` on a thread of its own while the block runs; shut it down and close it after."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@contextmanager
 def partner_stub() -> Iterator[PartnerStub]:
     """Run a stub partner for the duration of the block."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(PartnerStub(0)))
     stub = PartnerStub(server.server_address[1])
     server.RequestHandlerClass = _handler(stub)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

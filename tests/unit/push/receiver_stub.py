@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from tests.partner_stub import serving
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
 
@@ -165,15 +167,11 @@ def receiver_stub() -> Iterator[ReceiverStub]:
     server = _QuietServer(("127.0.0.1", 0), _handler(ReceiverStub(0)))
     stub = ReceiverStub(server.server_address[1])
     server.RequestHandlerClass = _handler(stub)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield stub
-    finally:
-        stub.release()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(server):
+        try:
+            yield stub
+        finally:
+            stub.release()  # answers held back go out before the server shuts down
 
 
 async def wait_until(condition: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = 15.0) -> None:
