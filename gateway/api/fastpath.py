@@ -112,7 +112,7 @@ async def _send(send: Send, status: int, body: bytes) -> None:
 
 
 async def authorize_asgi(scope: Scope, receive: Receive, send: Send) -> None:
-    """``POST /api/authorize``: see :meth:`gateway.modules.tokens.authorization.Authorizer.authorize`."""
+    """``POST /api/authorize``: see :meth:`gateway.modules.tokens.authorization.Authorizer.authorize_json`."""
     state: GatewayState = scope["app"].state.gateway
     header = length = None
     for name, value in scope["headers"]:

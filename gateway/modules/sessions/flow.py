@@ -282,9 +282,6 @@ class ChargingFlow:
             raise _bad(f"Tariff {wanted} cannot be priced: {exc}") from None
         return bytes(stored.data)
 
-    async def _session(self, session_id: str) -> Session:
-        return (await self._session_read(session_id))[0]
-
     async def _session_read(self, session_id: str) -> tuple[Session, bytes]:
         """One of our sessions and its stored bytes (what a write of the next step expects to replace)."""
         for country_code, party_id in self.parties:

@@ -113,27 +113,13 @@ class Authorizer:
         self._owners: dict[tuple[str, str], Partner] = {}
         self._owners_until = 0.0
 
-    async def authorize(self, request: AuthorizeRequest) -> AuthorizeAnswer:
-        """Decide, asking the eMSP where needed; store and return the answer.
-
-        Raises:
-            NotFoundError: 2004 when no cache knows the token and no eMSP could be asked or knew it.
-        """
-        answer, _ = await self._decide(request)
-        return answer
-
     async def authorize_json(self, request: AuthorizeRequest) -> bytes:
-        """:meth:`authorize`, answered as the JSON of the :class:`AuthorizeAnswer` (what ``/api/authorize`` sends).
-
-        The answer is encoded once, for the caller and for the stored record alike.
+        """Decide, asking the eMSP where needed; store the answer and return it as the JSON of an
+        :class:`AuthorizeAnswer` (what ``/api/authorize`` sends), encoded once for the caller and the record.
 
         Raises:
             NotFoundError: 2004 when no cache knows the token and no eMSP could be asked or knew it.
         """
-        _, encoded = await self._decide(request)
-        return encoded
-
-    async def _decide(self, request: AuthorizeRequest) -> tuple[AuthorizeAnswer, bytes]:
         cache = self.tokens.cache
         uid, kind = request.uid, request.type.value
         location = None
@@ -196,7 +182,7 @@ class Authorizer:
 
     async def _ask_unknown(
         self, uid: str, kind: str, location: LocationReferences | None
-    ) -> tuple[AuthorizeAnswer, bytes]:
+    ) -> bytes:
         partner = await self.store.get_partner(self.settings.default_emsp) if self.settings.default_emsp else None
         if partner is None or partner.state != "REGISTERED":
             raise NotFoundError(f"Unknown token {uid} ({kind}) and no eMSP to ask", OcpiStatus.UNKNOWN_TOKEN)
@@ -205,7 +191,7 @@ class Authorizer:
             raise NotFoundError(f"Unknown token {uid} ({kind}): the eMSP does not know it", OcpiStatus.UNKNOWN_TOKEN)
         return self._from_realtime(answer, None, location)
 
-    def _from_realtime(self, answer: _Realtime, cached: bytes | None, location: Any) -> tuple[AuthorizeAnswer, bytes]:
+    def _from_realtime(self, answer: _Realtime, cached: bytes | None, location: Any) -> bytes:
         info = answer.info
         if info is None:  # the eMSP refused the token outright
             assert cached is not None
@@ -235,8 +221,8 @@ class Authorizer:
     def _answer(
         self, allowed: str, token: bytes | None, location: Any, source: str, method: str, *,
         reference: str | None = None, info: Any = None,
-    ) -> tuple[AuthorizeAnswer, bytes]:
-        """The answer, its JSON, and its record queued for the store."""
+    ) -> bytes:
+        """The answer's JSON, its record queued for the store."""
         reference = reference or uuid7_hex()
         answer = AuthorizeAnswer(
             allowed=allowed, token=msgspec.Raw(token or b"null"), authorization_reference=reference,
@@ -246,7 +232,7 @@ class Authorizer:
         # The record is the answer's JSON plus `created`: every field of StoredAuthorization is in it under its
         # own name (decoding ignores `info`), so one encoding serves both.
         self._remember(reference, b"%b,\"created\":%b}" % (encoded[:-1], _encoder.encode(time.time())))
-        return answer, encoded
+        return encoded
 
     async def _partner_of(self, owner: tuple[str, str]) -> Partner | None:
         """The registered partner hosting an eMSP party (directory cached for a few seconds)."""
