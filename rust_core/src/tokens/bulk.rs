@@ -14,6 +14,7 @@ use hashbrown::DefaultHashBuilder;
 use serde::de::{Deserializer as _, Error as _, SeqAccess, Visitor};
 
 use crate::errors::CoreError;
+use crate::tokens::arena::ALIGN;
 use crate::tokens::cache::TokenCache;
 use crate::tokens::entry::{encode, key_hash, remap, PartyName};
 use crate::tokens::parse::{json_error, parse_token, TokenRecord};
@@ -223,6 +224,13 @@ impl TokenCache {
             // renamed[staged symbol] = the shard's symbol, valid while the shard is not cleared.
             let mut renamed: Vec<Sym> = vec![NO_SYM; staged.pool.len()];
             let mut epoch = None;
+            if !bucket.is_empty() {
+                let bytes = bucket
+                    .iter()
+                    .map(|(_, start)| staged.record(*start).len().next_multiple_of(ALIGN))
+                    .sum();
+                lock.write().reserve_records(bucket.len(), bytes, &self.hasher);
+            }
             let mut bucket = bucket.into_iter().peekable();
             while bucket.peek().is_some() {
                 let mut shard = lock.write();

@@ -122,7 +122,7 @@ impl TokenCache {
             *count = count.saturating_sub(1);
         }
         arena.free(slot);
-        guard.compact_if_worth();
+        guard.compact_if_worth(&self.hasher);
         true
     }
 
@@ -280,6 +280,49 @@ mod tests {
         assert!(cache.remove(&key("NL", "TNM", "ABC")));
         assert!(!cache.remove(&key("NL", "TNM", "ABC")));
         assert_eq!((cache.len(), cache.count("NL", "TNM")), (0, 0));
+    }
+
+    /// Share of the cached tokens that sit in their home bucket.
+    fn home_share(cache: &TokenCache) -> f64 {
+        let (home, all) = cache.shards().iter().fold((0, 0), |(h, a), shard| {
+            let (home, all) = shard.read().at_home(&cache.hasher);
+            (h + home, a + all)
+        });
+        home as f64 / all.max(1) as f64
+    }
+
+    #[test]
+    fn tokens_stay_findable_through_arena_rebuilds_and_most_sit_at_home() {
+        let cache = TokenCache::new(2, AllowedPolicy::Local);
+        let ndjson: String = (0..20_000)
+            .map(|i| token("NL", "TNM", &format!("B{i}"), "ALWAYS", true) + "\n")
+            .collect();
+        assert_eq!(cache.load(ndjson.as_bytes()).unwrap(), (20_000, 0));
+        assert!(home_share(&cache) > 0.85, "{}", home_share(&cache));
+        // Single writes: new tokens, replacements (valid goes false) and removals, each of which can
+        // rebuild a shard's arena on the way.
+        for i in 0..20_000 {
+            assert!(put(&cache, &token("DE", "ABC", &format!("S{i}"), "ALLOWED", true)));
+        }
+        for i in (0..20_000).step_by(2) {
+            assert!(!put(&cache, &token("NL", "TNM", &format!("B{i}"), "ALWAYS", false)));
+        }
+        for i in (1..20_000).step_by(4) {
+            assert!(cache.remove(&key("NL", "TNM", &format!("B{i}"))));
+        }
+        assert_eq!(cache.len(), 35_000);
+        for i in 0..20_000 {
+            let found = cache
+                .get(&key("NL", "TNM", &format!("B{i}")))
+                .map(|j| String::from_utf8(j).unwrap());
+            match i % 4 {
+                1 => assert_eq!(found, None, "B{i}"),
+                0 | 2 => assert!(found.unwrap().contains(r#""valid":false"#), "B{i}"),
+                _ => assert!(found.unwrap().contains(r#""valid":true"#), "B{i}"),
+            }
+            assert!(cache.get(&key("DE", "ABC", &format!("S{i}"))).is_some(), "S{i}");
+        }
+        assert!(home_share(&cache) > 0.7, "{}", home_share(&cache));
     }
 
     #[test]

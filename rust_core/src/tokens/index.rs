@@ -214,6 +214,19 @@ impl Index {
         })
     }
 
+    /// Every live slot.
+    #[cfg(test)]
+    pub(crate) fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.groups.iter().flat_map(|group| {
+            group
+                .tags
+                .iter()
+                .zip(group.slots)
+                .filter(|(t, _)| **t > DELETED)
+                .map(|(_, slot)| slot)
+        })
+    }
+
     /// Bytes held.
     pub(crate) fn memory_bytes(&self) -> usize {
         self.groups.capacity() * size_of::<Group>()

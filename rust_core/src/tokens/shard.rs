@@ -29,31 +29,36 @@ impl Shard {
         let Self {
             table, arena, counts, ..
         } = self;
-        let Some(slot) = arena.push(record.bytes()) else {
+        let Some(slot) = arena.push(record.bytes(), hash) else {
             return false;
         };
-        if let Some(old) = table.replace(hash, slot, |s| arena.get(s).same_key(record)) {
+        let new = if let Some(old) = table.replace(hash, slot, |s| arena.get(s).same_key(record)) {
             arena.free(old);
-            self.compact_if_worth();
-            return false;
-        }
-        *counts.entry(record.party()).or_default() += 1;
-        table.insert(hash, slot, |s| rehash(hasher, arena, s));
-        true
+            false
+        } else {
+            *counts.entry(record.party()).or_default() += 1;
+            table.insert(hash, slot, |s| rehash(hasher, arena, s));
+            true
+        };
+        self.compact_if_worth(hasher);
+        new
     }
 
     /// The slot of the token with this key.
     pub(crate) fn find(&self, hash: u64, key: &Key<'_>) -> Option<Slot> {
+        self.arena.preload_home(hash);
         self.table.find(hash, |s| {
             self.arena.preload(s);
             self.arena.get(s).matches(&key.party, key.uid, key.kind)
         })
     }
 
-    /// Frees the arena of replaced and removed records when they are most of it.
-    pub(crate) fn compact_if_worth(&mut self) {
+    /// Rebuilds the arena when replaced and removed records are most of it, or when many records
+    /// found their bucket full (see `arena.rs`).
+    pub(crate) fn compact_if_worth(&mut self, hasher: &DefaultHashBuilder) {
         if self.arena.should_compact() {
-            self.arena.compact(self.table.slots_mut());
+            let Self { table, arena, .. } = self;
+            arena.compact(0, table.slots_mut(), |record| record_hash(hasher, record));
         }
     }
 
@@ -65,15 +70,39 @@ impl Shard {
         }
     }
 
-    /// Makes room for `additional` more tokens.
+    /// How many of its tokens sit in their home bucket, and how many it has.
+    #[cfg(test)]
+    pub(crate) fn at_home(&self, hasher: &DefaultHashBuilder) -> (usize, usize) {
+        let slots = self.table.slots();
+        let home = slots
+            .filter(|s| self.arena.at_home(*s, rehash(hasher, &self.arena, *s)))
+            .count();
+        (home, self.table.len())
+    }
+
+    /// Makes room for `additional` more tokens in the index.
     pub(crate) fn reserve(&mut self, additional: usize, hasher: &DefaultHashBuilder) {
         let Self { table, arena, .. } = self;
         table.reserve(additional, |s| rehash(hasher, arena, s));
+    }
+
+    /// Makes room for `additional` more tokens of `bytes` bytes of records in all, so that a bulk load
+    /// finds their buckets ready instead of rebuilding the arena as it grows.
+    pub(crate) fn reserve_records(&mut self, additional: usize, bytes: usize, hasher: &DefaultHashBuilder) {
+        self.reserve(additional, hasher);
+        if self.arena.wants_room(bytes) {
+            let Self { table, arena, .. } = self;
+            arena.compact(bytes, table.slots_mut(), |record| record_hash(hasher, record));
+        }
     }
 }
 
 /// The key hash of the record at `slot`, for growing a table.
 fn rehash(hasher: &DefaultHashBuilder, arena: &Arena, slot: Slot) -> u64 {
-    let record = arena.get(slot);
+    record_hash(hasher, arena.get(slot))
+}
+
+/// The key hash of a record.
+fn record_hash(hasher: &DefaultHashBuilder, record: Record<'_>) -> u64 {
     key_hash(hasher, record.uid(), record.kind()).unwrap_or_default()
 }
