@@ -54,7 +54,8 @@ pub(crate) struct TokenCache {
     policy: AllowedPolicy,
 }
 
-/// The token's JSON in a new `Vec` (for callers that are not Python).
+/// The token's JSON in a new `Vec`.
+#[cfg(test)]
 fn json(found: &Found<'_>) -> Vec<u8> {
     found.json()
 }
@@ -140,6 +141,7 @@ impl TokenCache {
     }
 
     /// The whitelist decision for a key, with the token's JSON when it is cached.
+    #[cfg(test)]
     pub(crate) fn authorize(&self, key: Option<&Key<'_>>, emsp_reachable: bool) -> Authorization {
         let (decision, token) = self.authorize_with(key, emsp_reachable, json);
         Authorization { decision, token }

@@ -111,6 +111,12 @@ impl Index {
         })
     }
 
+    /// Starts loading the first group of `hash`'s probe sequence (a batch does this for keys ahead).
+    #[inline]
+    pub(crate) fn preload(&self, hash: u64) {
+        std::hint::black_box(self.groups.get(hash as usize & self.mask()).map(|group| group.tags));
+    }
+
     /// Every slot whose tag matches `hash`, in probe order (the candidates for its key).
     pub(crate) fn candidates(&self, hash: u64) -> impl Iterator<Item = Slot> + '_ {
         let tag = tag(hash);

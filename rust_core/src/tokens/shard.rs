@@ -44,6 +44,13 @@ impl Shard {
         new
     }
 
+    /// Starts loading what a lookup of `hash` will read first: its index line and its home bucket.
+    #[inline]
+    pub(crate) fn preload(&self, hash: u64) {
+        self.arena.preload_home(hash);
+        self.table.preload(hash);
+    }
+
     /// The slot of the token with this key.
     pub(crate) fn find(&self, hash: u64, key: &Key<'_>) -> Option<Slot> {
         self.arena.preload_home(hash);
