@@ -3,7 +3,8 @@
 //! Why not `hashbrown::HashTable<Slot>`: it keeps its control bytes and its slots in two separate
 //! arrays, so with a million tokens a lookup missed the cache on a control byte, then on the slot,
 //! then on the record. Here a [`Group`] is one 64-byte line holding 12 one-byte tags and their 12
-//! slots, so a lookup misses once on the group and once on the record.
+//! slots, so a lookup misses once on the group and once on the record (and `arena.rs` lets the two
+//! misses overlap for most records).
 //!
 //! Open addressing with linear probing by group. A tag is 0 (empty), 1 (deleted) or 2..=255, taken
 //! from the hash's top byte. A probe stops at the first group with an empty tag: such a group has
