@@ -386,6 +386,25 @@ def test_token_cache_renders_quotes_and_backslashes_like_msgspec(overrides: dict
     assert body == expected
 
 
+@pytest.mark.parametrize(
+    "last_updated",
+    [
+        "2015-06-29T20:39:09Z",
+        "2015-06-29T20:39:09.1Z",
+        "2015-06-29T20:39:09.120",
+        "2015-06-29T20:39:09.000001Z",
+        "2015-06-29T20:39:09.9999994Z",
+        "0999-03-01T09:09:09.09Z",
+    ],
+)
+def test_token_cache_renders_dates_with_the_bytes_msgspec_and_the_store_write(last_updated: str) -> None:
+    # An authorisation answered from the cache and a GET answered from the store show the same bytes.
+    token = tokens_token(1, type="RFID", last_updated=last_updated)
+    cache = cache_with(token)
+    _, _, body = cache.authorize(token["country_code"], token["party_id"], token["uid"], "RFID")
+    assert body == encode(TOKEN.decode(encode(token)))
+
+
 def test_token_cache_authorize_many_equals_one_by_one() -> None:
     cache = TokenCache(allowed_policy="REALTIME")
     cache.load(tokens_ndjson(300))
