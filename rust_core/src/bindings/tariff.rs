@@ -114,10 +114,14 @@ const CHUNK: usize = 64;
 /// Prices `cases` in order, on scoped threads that take chunks from a shared counter (no global pool,
 /// no state outliving the call).
 fn price_parallel(tariffs: &[Arc<Tariff>], cases: &[Case], breakdown: bool) -> Vec<Priced> {
+    // The size first: `available_parallelism` reads cgroup files on every call (tens of µs).
+    if cases.len() < PARALLEL_FROM {
+        return vec![price_all(tariffs, cases, 0, breakdown, &mut BatchCache::default())];
+    }
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(8);
-    if threads < 2 || cases.len() < PARALLEL_FROM {
+    if threads < 2 {
         return vec![price_all(tariffs, cases, 0, breakdown, &mut BatchCache::default())];
     }
     let chunks: Vec<&[Case]> = cases.chunks(CHUNK).collect();

@@ -89,8 +89,14 @@ fn split_lines(bytes: &[u8], parts: usize) -> Vec<(usize, &[u8])> {
 
 /// Stages NDJSON, on several threads when it is large.
 fn stage_ndjson(hasher: &DefaultHashBuilder, bytes: &[u8]) -> Result<Vec<Staged>, CoreError> {
-    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(8);
-    let pieces = if bytes.len() >= PARALLEL_FROM && threads > 1 {
+    // Small inputs first: `available_parallelism` reads cgroup files on every call (tens of µs), and
+    // every token change a worker follows is a small load.
+    let threads = if bytes.len() >= PARALLEL_FROM {
+        std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(8)
+    } else {
+        1
+    };
+    let pieces = if threads > 1 {
         split_lines(bytes, threads)
     } else {
         vec![(0, bytes)]
