@@ -6,6 +6,7 @@ logged with the request id and answered with OCPI 3000 without any detail of the
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -155,9 +156,16 @@ def create_app(
         if settings.outbox_worker:
             await state.outbox.start()
         app.state.gateway = state
+        # What start-up made (routes, models, clients) lives as long as the worker: move it out of the
+        # collector's way, so full collections walk only what requests make (they were the p99 of a
+        # token PUT on Redis: 49 to 55 ms, 15 ms frozen). No collection first: in a process with
+        # a large heap (a test run) it would cost more than the start-up garbage it frees. Given back
+        # at shutdown, so an app started and stopped in a longer process leaves nothing uncollectable.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await state.authorizer.drain()
             await state.outbox.stop()
             await state.tokens.stop()
