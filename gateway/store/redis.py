@@ -147,6 +147,20 @@ for i = 1, #KEYS do
 end
 return #KEYS
 """
+
+_PUT_ONE_SCRIPT = """#!lua
+-- One object, its owner's and the global index entry, and (with a fourth key) the change-log entry.
+-- The shebang makes this a flagged script: refused before it starts when the server is out of memory,
+-- so it writes all or nothing, like the MULTI/EXEC it replaces for single objects.
+redis.call('SET', KEYS[1], ARGV[1])
+local created = redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
+if #KEYS == 4 then
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', ARGV[6], ARGV[7])
+end
+return created
+"""
+
 _SET_EXPIRING_CHUNK = 1000
 """Values per script call of :meth:`RedisStore.put_expiring_many` (bounds the size of one command)."""
 
@@ -222,6 +236,7 @@ def _trimmed_after(info: dict[str, Any], after: tuple[int, int]) -> bool:
 _OWNER_TAGS_MAX = 10_000
 """Owner key prefixes remembered by :meth:`RedisStore._owner_tag` before it starts over."""
 
+
 def _outbox_message(message_id: str, fields: list[Any]) -> OutboxMessage:
     """A message from its hash fields ``m``, ``state``, ``attempts``, ``next``, ``err``."""
     data, state, attempts, next_micros, error = fields
@@ -293,6 +308,7 @@ class RedisStore:
         self._client = client
         self._page = client.register_script(_PAGE_SCRIPT)
         self._set_expiring = client.register_script(_SET_EXPIRING_SCRIPT)
+        self._put_one = client.register_script(_PUT_ONE_SCRIPT)
         self._outbox_scripts = {name: client.register_script(getattr(outbox_lua, name)) for name in outbox_lua.__all__}
         self._bulk = resp.BulkLine(client.connection_pool)
         # Only change log reads use this one (see the module docstring); it connects on first use.
@@ -507,6 +523,15 @@ class RedisStore:
         return owner, self._object_key(kind, obj.key), obj.key.id, micros, value, _global_member(obj.key)
 
     async def _put_chunk(self, kind: str, chunk: list[_Encoded], publish: tuple[str, bytes] | None = None) -> int:
+        if len(chunk) == 1:  # a PUT of one object: one script call, one reply (a pipeline reads six)
+            ((owner, object_key, object_id, micros, value, member),) = chunk
+            keys = [object_key, self._owner_index(kind, *owner), self._global_index(kind)]
+            args: list[Any] = [value, micros, object_id, member]
+            if publish is not None:
+                topic, payload = publish
+                keys.append(self._log_key(topic))
+                args += [self.publish_max_len, _PAYLOAD, payload]
+            return int(await self._put_one(keys=keys, args=args))
         values: dict[tuple[str, str], dict[str, bytes]] = defaultdict(dict)
         scores: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         everyone: dict[bytes, int] = {}
@@ -680,9 +705,7 @@ class RedisStore:
         # The raw command: redis-py's ``set()`` spends more on its keyword handling than on the round trip.
         await self._redis.execute_command("SET", redis_key, value, "PX", max(1, math.ceil(ttl_seconds * 1000)))
 
-    async def put_expiring_many(
-        self, namespace: str, items: Sequence[tuple[str, bytes]], ttl_seconds: float
-    ) -> None:
+    async def put_expiring_many(self, namespace: str, items: Sequence[tuple[str, bytes]], ttl_seconds: float) -> None:
         """Store many expiring values with one script call (per 1,000), so one round trip and one reply."""
         tag = self._expiring_tag(namespace)
         milliseconds = max(1, math.ceil(ttl_seconds * 1000))

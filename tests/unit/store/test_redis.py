@@ -142,6 +142,25 @@ async def test_redis_owner_objects_write_the_same_keys_and_values_as_put_object(
     assert {key: await raw.dump(key) for key in await raw.keys("*")} == by_put
 
 
+async def test_redis_one_object_put_is_all_or_nothing_at_the_memory_limit(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    # A one-object put is one script call; at maxmemory the server refuses it before it writes anything:
+    # no object, no index entry, no change-log entry.
+    obj = StoredObject(key=ObjectKey("NL", "ABC", "RFID:01"), last_updated=MOMENT, data=b"{}")
+    await raw.config_set("maxmemory-policy", "noeviction")
+    await raw.config_set("maxmemory", 1)
+    try:
+        with pytest.raises(ResponseError, match="maxmemory"):
+            await redis_store.put_object("tokens", obj, publish=("tokens", b"{}"))
+    finally:
+        await raw.config_set("maxmemory", 0)
+    assert await raw.keys("*") == []
+    assert await redis_store.put_object("tokens", obj, publish=("tokens", b"{}")) is True
+    assert await redis_store.put_object("tokens", obj, publish=("tokens", b"{}")) is False
+    assert len((await redis_store.read_published("tokens", "0", limit=10)).entries) == 2
+
+
 async def test_redis_owner_objects_calls_in_flight_apply_in_call_order(redis_store: RedisStore) -> None:
     writes = [redis_store.put_owner_objects("tokens", _one("RFID:01", n, b"%d" % n)) for n in range(30)]
     assert await asyncio.gather(*writes) == [1] + [0] * 29
