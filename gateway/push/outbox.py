@@ -230,6 +230,7 @@ class Outbox:
         partner_ids: Collection[str] | None = None,
         policy: OutboxPolicy | None = None,
         headers: Mapping[str, str] | None = None,
+        partners: Sequence[Partner] | None = None,
     ) -> list[OutboxMessage]:
         """One message per registered partner that has the ``module`` endpoint in ``role``; nothing stored yet.
 
@@ -250,6 +251,7 @@ class Outbox:
             partner_ids: Only these partners (e.g. the eMSP a Session belongs to); every partner when omitted.
             policy: The policy where the partner has no override.
             headers: Extra headers, over the routing headers.
+            partners: The partner list, when the caller has just read it (else it is read here).
 
         Returns:
             The messages (none when no partner has the endpoint).
@@ -257,7 +259,7 @@ class Outbox:
         return [
             new_message(partner, module, method, path, body, key, role=role, policy=chosen, headers=sent_headers)
             for partner, chosen, sent_headers in await self.addressees(
-                module, role=role, partner_ids=partner_ids, policy=policy, headers=headers
+                module, role=role, partner_ids=partner_ids, policy=policy, headers=headers, partners=partners
             )
         ]
 
@@ -269,10 +271,14 @@ class Outbox:
         partner_ids: Collection[str] | None = None,
         policy: OutboxPolicy | None = None,
         headers: Mapping[str, str] | None = None,
+        partners: Sequence[Partner] | None = None,
     ) -> list[tuple[Partner, OutboxPolicy | None, dict[str, str]]]:
-        """Who :meth:`addressed` writes to: each partner with its policy and headers (read once for a batch)."""
+        """Who :meth:`addressed` writes to: each partner with its policy and headers (read once for a batch).
+
+        ``partners`` is the partner list when the caller has just read it; it is read from the store otherwise.
+        """
         found = []
-        for partner in await self.store.list_partners():
+        for partner in partners if partners is not None else await self.store.list_partners():
             if partner.state != "REGISTERED" or partner.endpoint(module, role) is None:
                 continue
             if partner_ids is not None and partner.id not in partner_ids:

@@ -26,14 +26,14 @@ from gateway.modules.tokens.models import ci_key
 from gateway.push.outbox import new_message
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from gateway.modules.cdrs.models import CDR
     from gateway.modules.locations.service import LocationChange
     from gateway.modules.sessions.models import Session
     from gateway.modules.tokens.models import Token
     from gateway.push.outbox import Outbox
-    from gateway.store.base import OutboxMessage
+    from gateway.store.base import OutboxMessage, Partner
 
 __all__ = (
     "cdr_messages",
@@ -69,12 +69,12 @@ async def location_messages(outbox: Outbox, change: LocationChange) -> list[Outb
     )
 
 
-async def owning_partners(outbox: Outbox, country_code: str, party_id: str) -> set[str]:
-    """Ids of the registered partners hosting the party (eMSP role preferred) that owns a token."""
+def owning_partners(partners: Sequence[Partner], country_code: str, party_id: str) -> set[str]:
+    """Ids of the partners hosting the party (eMSP role preferred) that owns a token."""
     wanted = (ci_key(country_code), ci_key(party_id))
     any_role: set[str] = set()
     emsp: set[str] = set()
-    for partner in await outbox.store.list_partners():
+    for partner in partners:
         for role in partner.roles:
             if (ci_key(role.country_code), ci_key(role.party_id)) == wanted:
                 any_role.add(partner.id)
@@ -87,7 +87,8 @@ async def session_messages(
     outbox: Outbox, session: Session, method: str = "PUT", body: dict[str, Any] | None = None
 ) -> list[OutboxMessage]:
     """A Session PUT (the whole session) or PATCH (``body``) for the eMSP owning its token."""
-    owners = await owning_partners(outbox, session.cdr_token.country_code, session.cdr_token.party_id)
+    partners = await outbox.store.list_partners()  # read once: to find the owner, then to address it
+    owners = owning_partners(partners, session.cdr_token.country_code, session.cdr_token.party_id)
     if not owners:
         return []
     payload = _encoder.encode(session if body is None else body)
@@ -98,12 +99,14 @@ async def session_messages(
         payload,
         session_key_of(session.country_code, session.party_id, session.id),
         partner_ids=owners,
+        partners=partners,
     )
 
 
 async def cdr_messages(outbox: Outbox, cdr: CDR) -> list[OutboxMessage]:
     """The CDR POST for the eMSP owning its token, in the lane of its session (after its messages)."""
-    owners = await owning_partners(outbox, cdr.cdr_token.country_code, cdr.cdr_token.party_id)
+    partners = await outbox.store.list_partners()
+    owners = owning_partners(partners, cdr.cdr_token.country_code, cdr.cdr_token.party_id)
     if not owners:
         return []
     return await outbox.addressed(
@@ -113,6 +116,7 @@ async def cdr_messages(outbox: Outbox, cdr: CDR) -> list[OutboxMessage]:
         _encoder.encode(cdr),
         session_key_of(cdr.country_code, cdr.party_id, cdr.session_id or cdr.id),
         partner_ids=owners,
+        partners=partners,
     )
 
 
