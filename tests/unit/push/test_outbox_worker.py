@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import pytest
 
-from gateway.push.outbox import Outbox, get_policy, new_message, set_policy
+from gateway.push.outbox import Outbox, get_policies, get_policy, new_message, set_policy
 from gateway.store.base import OutboxCount
 from tests.unit.push.conftest import FAST, OWN_ROLES, partner_of
 from tests.unit.push.receiver_stub import Answer, wait_until
@@ -226,6 +226,15 @@ async def test_outbox_partner_override_beats_the_module_default(
     assert await get_policy(store, "hub01") is None
     with pytest.raises(ValueError, match="Policy"):
         await set_policy(store, "hub01", "sometimes")  # type: ignore[arg-type]
+
+
+async def test_outbox_policies_are_read_in_one_go_for_every_partner(store: Store) -> None:
+    assert await get_policies(store) == {}
+    await set_policy(store, "hub01", "until_accepted")
+    await set_policy(store, "emsp1", "send_once")
+    await set_policy(store, "emsp2", "until_accepted")
+    await set_policy(store, "emsp2", None)
+    assert await get_policies(store) == {"hub01": "until_accepted", "emsp1": "send_once"}
 
 
 async def test_outbox_cdr_post_is_acknowledged_once_and_hooks_see_the_location(
