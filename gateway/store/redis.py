@@ -161,6 +161,24 @@ end
 return created
 """
 
+_PARTNERS_SCRIPT = """#!lua flags=no-writes
+-- Every partner record in the order set's order, in one round trip (the order set, then MGETs of at most
+-- 1,000 records; the records share the order set's hash tag, so one slot). Missing records come back nil.
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local records = {}
+for first = 1, #ids, 1000 do
+    local keys = {}
+    for i = first, math.min(first + 999, #ids) do
+        keys[#keys + 1] = ARGV[1] .. ids[i]
+    end
+    local values = redis.call('MGET', unpack(keys))
+    for i = 1, #keys do
+        records[#records + 1] = values[i]
+    end
+end
+return records
+"""
+
 _SET_EXPIRING_CHUNK = 1000
 """Values per script call of :meth:`RedisStore.put_expiring_many` (bounds the size of one command)."""
 
@@ -309,6 +327,7 @@ class RedisStore:
         self._page = client.register_script(_PAGE_SCRIPT)
         self._set_expiring = client.register_script(_SET_EXPIRING_SCRIPT)
         self._put_one = client.register_script(_PUT_ONE_SCRIPT)
+        self._partners = client.register_script(_PARTNERS_SCRIPT)
         self._outbox_scripts = {name: client.register_script(getattr(outbox_lua, name)) for name in outbox_lua.__all__}
         self._bulk = resp.BulkLine(client.connection_pool)
         # Only change log reads use this one (see the module docstring); it connects on first use.
@@ -443,11 +462,8 @@ class RedisStore:
 
     async def list_partners(self) -> list[Partner]:
         """Every partner, oldest first (ties by id)."""
-        ids = await self._redis.zrange(self._partner_order(), 0, -1)
-        if not ids:
-            return []
-        records = await self._redis.mget([self._partner_key(i.decode()) for i in ids])
-        return [decode_partner(data) for data in records if data is not None]
+        records = await self._partners(keys=[self._partner_order()], args=[self._partner_key("")])
+        return [decode_partner(data) for data in records if data]
 
     async def remove_partner(self, partner_id: str) -> bool:
         """Delete a partner record and its token index entry; ``False`` when it did not exist."""

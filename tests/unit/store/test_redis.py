@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from unittest.mock import ANY
 
@@ -86,6 +86,20 @@ async def test_redis_partner_keys_share_one_slot_and_hide_the_token(
     assert len(names) == 3
     assert all(name.startswith("ocpi:{partners}:") for name in names)
     assert not any("very-secret" in name for name in names)
+
+
+async def test_redis_partner_list_is_one_call_in_order_past_a_thousand_and_skips_lost_records(
+    redis_store: RedisStore, raw: aioredis.Redis
+) -> None:
+    for n in range(1002):
+        await redis_store.add_partner(
+            Partner(id=f"p{n:04d}", roles=(PartnerRole(country_code="NL", party_id="ABC", role="EMSP"),),
+                    state="REGISTERED", token_in=f"token-{n}", created=MOMENT + timedelta(seconds=n),
+                    last_updated=MOMENT)
+        )  # fmt: skip
+    await raw.delete("ocpi:{partners}:partner:p0500")  # a record gone, its order entry left behind
+    ids = [partner.id for partner in await redis_store.list_partners()]
+    assert ids == [f"p{n:04d}" for n in range(1002) if n != 500]
 
 
 async def test_redis_rejects_names_that_would_break_the_key_layout(redis_store: RedisStore) -> None:
