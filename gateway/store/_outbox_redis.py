@@ -28,6 +28,7 @@ __all__ = (
     "DROP",
     "RELEASE",
     "RETRY",
+    "WRITE",
 )
 
 _COMMON = """
@@ -56,29 +57,75 @@ local function free(lane, token)
 end
 """
 
-ADD = (
-    _COMMON
-    + """
--- ARGV[2..]: groups of id, lane, partner, state, attempts, next, err ('' for none), JSON
-local added = 0
-for i = 2, #ARGV, 8 do
-  local id, lane, partner, state = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local key = T .. ':msg:' .. id
-  if redis.call('EXISTS', key) == 0 then
-    local seq = redis.call('INCR', T .. ':seq')
-    redis.call('HSET', key, 'm', ARGV[i + 7], 'lane', lane, 'partner', partner, 'seq', seq, 'state', state,
-      'attempts', ARGV[i + 4], 'next', ARGV[i + 5], 'err', ARGV[i + 6])
-    if state == 'dead' then
-      redis.call('ZADD', dead, seq, id)
-    else
-      redis.call('ZADD', T .. ':lane:' .. lane, seq, id)
-      refresh(lane)
+_ADD_FUNCTION = """
+-- Adds the messages in ARGV[first..]: groups of id, lane, partner, state, attempts, next, err ('' for none),
+-- JSON; skips ids already there. Returns how many were added.
+local function add_messages(first)
+  local added = 0
+  for i = first, #ARGV, 8 do
+    local id, lane, partner, state = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+    local key = T .. ':msg:' .. id
+    if redis.call('EXISTS', key) == 0 then
+      local seq = redis.call('INCR', T .. ':seq')
+      redis.call('HSET', key, 'm', ARGV[i + 7], 'lane', lane, 'partner', partner, 'seq', seq, 'state', state,
+        'attempts', ARGV[i + 4], 'next', ARGV[i + 5], 'err', ARGV[i + 6])
+      if state == 'dead' then
+        redis.call('ZADD', dead, seq, id)
+      else
+        redis.call('ZADD', T .. ':lane:' .. lane, seq, id)
+        refresh(lane)
+      end
+      count(partner, state, 1)
+      added = added + 1
     end
-    count(partner, state, 1)
-    added = added + 1
+  end
+  return added
+end
+"""
+
+ADD = _COMMON + _ADD_FUNCTION + "return add_messages(2)\n"
+
+WRITE = (
+    "#!lua\n"
+    + _COMMON
+    + _ADD_FUNCTION
+    + """
+-- Store.write in one script: compare-and-set checks, puts and removes with their index entries, the
+-- change-log entry, then the outbox messages. Flagged (the shebang): refused whole at maxmemory.
+-- ARGV[1] T; ARGV[2] expects; ARGV[3] ops; ARGV[4] 1 with a change-log entry; then per expect: object key,
+-- 1 when the object must exist, its JSON; per op: 'P', object key, owner index, global index, value, score,
+-- id, member (a put) or 'R', object key, owner index, global index, id, member (a remove); then log key,
+-- max length, field, payload when ARGV[4] is 1; then the messages (see add_messages).
+-- Returns {0, expect number} when an expectation failed (nothing written), else {1, flag per op}.
+local at = 5
+for n = 1, tonumber(ARGV[2]) do
+  local value = redis.call('GET', ARGV[at])
+  local present = ARGV[at + 1] == '1'
+  if (value ~= false) ~= present or (present and string.sub(value, 9) ~= ARGV[at + 2]) then
+    return {0, n}
+  end
+  at = at + 3
+end
+local flags = {1}
+for n = 1, tonumber(ARGV[3]) do
+  if ARGV[at] == 'P' then
+    redis.call('SET', ARGV[at + 1], ARGV[at + 4])
+    flags[#flags + 1] = redis.call('ZADD', ARGV[at + 2], ARGV[at + 5], ARGV[at + 6])
+    redis.call('ZADD', ARGV[at + 3], ARGV[at + 5], ARGV[at + 7])
+    at = at + 8
+  else
+    flags[#flags + 1] = redis.call('DEL', ARGV[at + 1])
+    redis.call('ZREM', ARGV[at + 2], ARGV[at + 4])
+    redis.call('ZREM', ARGV[at + 3], ARGV[at + 5])
+    at = at + 6
   end
 end
-return added
+if ARGV[4] == '1' then
+  redis.call('XADD', ARGV[at], 'MAXLEN', '~', ARGV[at + 1], '*', ARGV[at + 2], ARGV[at + 3])
+  at = at + 4
+end
+add_messages(at)
+return flags
 """
 )
 

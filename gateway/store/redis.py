@@ -27,10 +27,11 @@ Writes of an object and its two index entries go in one ``MULTI``/``EXEC`` trans
 single Redis server (and on Valkey); in a Redis Cluster the global index lives in another slot, so a
 cluster deployment would need those writes split, which this backend does not do yet. The same holds for a
 write with ``publish=``: its ``XADD`` to the topic's stream (another slot) rides in the write's
-``MULTI``/``EXEC``, which a single server accepts and a Cluster refuses. :meth:`RedisStore.write` queues
-its objects, their index entries, the outbox script (``EVAL`` of the outbox's ``ADD``) and the ``XADD`` in one
-``MULTI``/``EXEC`` too. Everything is checked before the transaction is sent, because Redis does not roll a
-transaction back when one of its commands fails at run time.
+``MULTI``/``EXEC``, which a single server accepts and a Cluster refuses. A put of one object, and every
+:meth:`RedisStore.write` (its compare-and-set checks, objects, index entries, ``XADD`` and outbox messages),
+is one call of a flagged Lua script instead: atomic, one reply, and refused whole when the server is out of
+memory. Everything is checked before the transaction or script is sent, because Redis does not roll back
+a command that fails at run time.
 
 Change log reads: an entry was trimmed away after a cursor when the stream has lost entries
 (``entries-added`` > ``length`` in ``XINFO STREAM``, Redis 7) and the cursor is older than the first kept
@@ -623,47 +624,44 @@ class RedisStore:
         outbox: Sequence[OutboxMessage] = (),
         publish: tuple[str, bytes] | None = None,
     ) -> list[bool]:
-        """Apply puts and deletes, add outbox messages and append ``publish`` in one ``MULTI``/``EXEC``."""
-        expected = [(self._object_key(op.kind, op.key), op) for op in ops if isinstance(op, Expect)]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            if expected:  # optimistic: WATCH, compare, then MULTI; EXEC fails if a watched key changed meanwhile
-                await pipe.watch(*(object_key for object_key, _ in expected))
-                for object_key, op in expected:
-                    value = await pipe.get(object_key)
-                    if (None if value is None else _decode_value(op.key, value).data) != op.data:
-                        raise WriteConflict(f"{op.kind} {op.key.country_code}/{op.key.party_id}/{op.key.id} changed")
-                pipe.multi()
-            places: list[int | None] = []  # per op, the reply that reports it (None: an Expect, which held)
-            queued = 0
-            for op in ops:  # encoding checks each object; nothing is sent before EXEC
-                if isinstance(op, Put):
-                    owner, object_key, object_id, micros, value, member = self._encode(op.kind, op.obj)
-                    pipe.set(object_key, value)
-                    pipe.zadd(self._owner_index(op.kind, *owner), {object_id: micros})
-                    pipe.zadd(self._global_index(op.kind), {member: micros})
-                    places.append(queued + 1)  # the owner index's ZADD: 1 when the member is new
-                    queued += 3
-                elif isinstance(op, Remove):
-                    key = op.key
-                    pipe.delete(self._object_key(op.kind, key))
-                    pipe.zrem(self._owner_index(op.kind, key.country_code, key.party_id), key.id)
-                    pipe.zrem(self._global_index(op.kind), _global_member(key))
-                    places.append(queued)  # the DEL: 1 when the object existed
-                    queued += 3
-                else:
-                    places.append(None)
-            args = self._outbox_args(outbox)
-            if args:
-                pipe.eval(outbox_lua.ADD, 1, f"{self._outbox_tag}:seq", self._outbox_tag, *args)
-            if publish is not None:
-                self._queue_publish(pipe, *publish)
-            if not queued and not args and publish is None:
-                return [True] * len(places)
-            try:
-                replies = await pipe.execute()
-            except WatchError:
-                raise WriteConflict("an expected object changed since it was read") from None
-        return [True if place is None else bool(replies[place]) for place in places]
+        """Apply puts and deletes, add outbox messages and append ``publish`` in one script call.
+
+        The script checks each :class:`Expect` against the stored object first and writes nothing when one
+        fails (then this raises :class:`WriteConflict`), so a compare-and-set costs no ``WATCH`` round trips.
+        Every object and message is checked here before anything is sent.
+        """
+        args: list[Any] = []
+        expects = changes = 0
+        for op in ops:
+            if isinstance(op, Expect):
+                args += [self._object_key(op.kind, op.key), 0 if op.data is None else 1, op.data or b""]
+                expects += 1
+        places: list[int | None] = []  # per op, the flag that reports it (None: an Expect, which held)
+        for op in ops:
+            if isinstance(op, Put):
+                owner, object_key, object_id, micros, value, member = self._encode(op.kind, op.obj)
+                args += [b"P", object_key, self._owner_index(op.kind, *owner), self._global_index(op.kind), value,
+                         micros, object_id, member]  # fmt: skip
+            elif isinstance(op, Remove):
+                key = op.key
+                args += [b"R", self._object_key(op.kind, key), self._owner_index(op.kind, key.country_code,
+                         key.party_id), self._global_index(op.kind), key.id, _global_member(key)]  # fmt: skip
+            else:
+                places.append(None)
+                continue
+            changes += 1
+            places.append(changes)
+        if publish is not None:
+            topic, payload = publish
+            args += [self._log_key(topic), self.publish_max_len, _PAYLOAD, payload]
+        messages = self._outbox_args(outbox)
+        if not changes and not messages and publish is None and not expects:
+            return [True] * len(places)
+        reply = await self._outbox_run("WRITE", expects, changes, 0 if publish is None else 1, *args, *messages)
+        if int(reply[0]) == 0:
+            op = [op for op in ops if isinstance(op, Expect)][int(reply[1]) - 1]
+            raise WriteConflict(f"{op.kind} {op.key.country_code}/{op.key.party_id}/{op.key.id} changed")
+        return [True if place is None else bool(int(reply[place])) for place in places]
 
     async def list_objects(
         self,
