@@ -4,10 +4,11 @@
 //! measuring the cache without the cost of one Python call per lookup.
 //!
 //! A batch knows its keys ahead, so it overlaps their misses to main memory: it answers the keys
-//! shard by shard, under one read lock per shard, and while it answers one key the index line and
-//! home bucket of the key [`AHEAD`] of it are loading. (Taking a lock per key would not do: a locked
-//! instruction waits for every load before it, so each preload would be waited for at once.) The
-//! answers are then put back in the order of the request.
+//! shard by shard, under one read lock per shard, in waves of [`WAVE`] keys whose index lines and home
+//! buckets it starts loading all together before answering them. (Loading one key ahead while
+//! answering another did not help: a load must finish before it retires, so the processor stalls on
+//! it long before its key's turn. Nor would a lock per key: a locked instruction waits for every load
+//! before it.) The answers are then put back in the order of the request.
 
 use crate::errors::CoreError;
 use crate::tokens::cache::{Key, TokenCache};
