@@ -15,7 +15,7 @@
 //!
 //! Replacing or removing a record leaves its bytes as garbage. When garbage is more than half of the
 //! buffer, or the records after the buckets are more than a quarter of those in them, the shard
-//! rebuilds its arena ([`Arena::compact`]): buckets for the live records at [`FILL`], then each
+//! rebuilds its arena ([`Arena::compact`]): buckets for the live records at [`FILL_PERCENT`], then each
 //! record into its bucket. Memory stays within about twice what is live, and each byte written is
 //! copied a bounded number of times more.
 
