@@ -23,15 +23,14 @@ Scores are exact: microsecond timestamps stay below 2**53 (see :data:`gateway.st
 so a double holds them without rounding. Lists find the rank of ``date_from`` with ``ZCOUNT`` and take the
 page with a rank-based ``ZRANGE``, both O(log N), in one server-side script, so deep pages stay fast.
 
-Writes of an object and its two index entries go in one ``MULTI``/``EXEC`` transaction. That works on a
-single Redis server (and on Valkey); in a Redis Cluster the global index lives in another slot, so a
-cluster deployment would need those writes split, which this backend does not do yet. The same holds for a
-write with ``publish=``: its ``XADD`` to the topic's stream (another slot) rides in the write's
-``MULTI``/``EXEC``, which a single server accepts and a Cluster refuses. A put of one object, and every
-:meth:`RedisStore.write` (its compare-and-set checks, objects, index entries, ``XADD`` and outbox messages),
-is one call of a flagged Lua script instead: atomic, one reply, and refused whole when the server is out of
-memory. Everything is checked before the transaction or script is sent, because Redis does not roll back
-a command that fails at run time.
+Writes of objects with their two index entries go through one flagged Lua script (``WRITE``, with
+:meth:`RedisStore.write`'s compare-and-set checks, the change log's ``XADD`` and the outbox messages):
+atomic, one reply, and refused whole when the server is out of memory. Puts of many objects
+(:meth:`RedisStore.put_objects`, :meth:`RedisStore.put_owner_objects`) go as ``MULTI``/``EXEC``, a command
+per owner rather than per object. That works on a single Redis server (and on Valkey); in a Redis Cluster
+the global index and the streams live in other slots, so a cluster deployment would need those writes
+split, which this backend does not do yet. Everything is checked before the script or transaction is sent,
+because Redis does not roll back a command that fails at run time.
 
 Change log reads: an entry was trimmed away after a cursor when the stream has lost entries
 (``entries-added`` > ``length`` in ``XINFO STREAM``, Redis 7) and the cursor is older than the first kept
@@ -147,19 +146,6 @@ for i = 1, #KEYS do
     redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ms)
 end
 return #KEYS
-"""
-
-_PUT_ONE_SCRIPT = """#!lua
--- One object, its owner's and the global index entry, and (with a fourth key) the change-log entry.
--- The shebang makes this a flagged script: refused before it starts when the server is out of memory,
--- so it writes all or nothing, like the MULTI/EXEC it replaces for single objects.
-redis.call('SET', KEYS[1], ARGV[1])
-local created = redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
-if #KEYS == 4 then
-    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', ARGV[6], ARGV[7])
-end
-return created
 """
 
 _PARTNERS_SCRIPT = """#!lua flags=no-writes
@@ -327,7 +313,6 @@ class RedisStore:
         self._client = client
         self._page = client.register_script(_PAGE_SCRIPT)
         self._set_expiring = client.register_script(_SET_EXPIRING_SCRIPT)
-        self._put_one = client.register_script(_PUT_ONE_SCRIPT)
         self._partners = client.register_script(_PARTNERS_SCRIPT)
         self._outbox_scripts = {name: client.register_script(getattr(outbox_lua, name)) for name in outbox_lua.__all__}
         self._bulk = resp.BulkLine(client.connection_pool)
@@ -525,6 +510,8 @@ class RedisStore:
         no object is stored unannounced: keep such batches moderate.
         """
         latest = {obj.key: obj for obj in objects}
+        if len(latest) == 1:  # a PUT of one object: the write script, one reply (a pipeline reads six)
+            return sum(await self.write([Put(kind, obj) for obj in latest.values()], publish=publish))
         encoded = [self._encode(kind, obj) for obj in latest.values()]
         if publish is not None:
             return await self._put_chunk(kind, encoded, publish)
@@ -540,15 +527,6 @@ class RedisStore:
         return owner, self._object_key(kind, obj.key), obj.key.id, micros, value, _global_member(obj.key)
 
     async def _put_chunk(self, kind: str, chunk: list[_Encoded], publish: tuple[str, bytes] | None = None) -> int:
-        if len(chunk) == 1:  # a PUT of one object: one script call, one reply (a pipeline reads six)
-            ((owner, object_key, object_id, micros, value, member),) = chunk
-            keys = [object_key, self._owner_index(kind, *owner), self._global_index(kind)]
-            args: list[Any] = [value, micros, object_id, member]
-            if publish is not None:
-                topic, payload = publish
-                keys.append(self._log_key(topic))
-                args += [self.publish_max_len, _PAYLOAD, payload]
-            return int(await self._put_one(keys=keys, args=args))
         values: dict[tuple[str, str], dict[str, bytes]] = defaultdict(dict)
         scores: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         everyone: dict[bytes, int] = {}
